@@ -1,0 +1,46 @@
+package v1alpha1
+
+// Condition types. Ready, Reconciling and Stalled follow kstatus, so Argo CD and Flux
+// read the health of every switchboard object without custom health checks.
+const (
+	// ConditionReady is True when the object is fully reconciled and working.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator or a rollout is still working
+	// towards the desired state; it is removed when the work is done.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when progress needs a change by the user; the message
+	// says what to change.
+	ConditionStalled = "Stalled"
+	// ConditionAvailable is True when the LiveChat's runtime serves traffic.
+	ConditionAvailable = "Available"
+	// ConditionResolvedRefs is True when every object this one references exists.
+	ConditionResolvedRefs = "ResolvedRefs"
+	// ConditionConnected is owned by the runtime: True when a Channel's webhook is
+	// registered and its credentials work, or a NotificationPolicy's providers deliver.
+	ConditionConnected = "Connected"
+)
+
+// Condition reasons, CamelCase as Kubernetes conventions require.
+const (
+	ReasonReconciled           = "Reconciled"
+	ReasonProgressing          = "Progressing"
+	ReasonRefsResolved         = "RefsResolved"
+	ReasonLiveChatNotFound     = "LiveChatNotFound"
+	ReasonQueueNotFound        = "QueueNotFound"
+	ReasonGroupNotFound        = "OperatorGroupNotFound"
+	ReasonSecretNotFound       = "SecretNotFound"
+	ReasonSecretKeyNotFound    = "SecretKeyNotFound"
+	ReasonInvalidReference     = "InvalidReference"
+	ReasonCompileFailed        = "CompileFailed"
+	ReasonSuspended            = "Suspended"
+	ReasonRollingOut           = "RollingOut"
+	ReasonDeploymentAvailable  = "DeploymentAvailable"
+	ReasonDeploymentNotReady   = "DeploymentNotReady"
+	ReasonApplyFailed          = "ApplyFailed"
+	ReasonWebhookRegistered    = "WebhookRegistered"
+	ReasonWebhookFailed        = "WebhookRegistrationFailed"
+	ReasonCredentialsRejected  = "CredentialsRejected"
+	ReasonChannelInactive      = "ChannelInactive"
+	ReasonDeliveriesSucceeding = "DeliveriesSucceeding"
+	ReasonDeliveryFailed       = "DeliveryFailed"
+)
