@@ -192,7 +192,9 @@ func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 			"spec.retry.attempts", "should be less than or equal to 20"},
 		{"unknown backoff", policy(func(o *chatv1alpha1.NotificationPolicy) { o.Spec.Retry.Backoff = "Linear" }),
 			"spec.retry.backoff", `supported values: "Fixed", "Exponential"`},
-		{"unknown event", policy(func(o *chatv1alpha1.NotificationPolicy) { o.Spec.Rules[0].Events = []chatv1alpha1.EventType{"ChatExploded"} }),
+		{"unknown event", policy(func(o *chatv1alpha1.NotificationPolicy) {
+			o.Spec.Rules[0].Events = []chatv1alpha1.EventType{"ChatExploded"}
+		}),
 			"spec.rules[0].events[0]", `Unsupported value: "ChatExploded"`},
 		{"rule with no recipients", policy(func(o *chatv1alpha1.NotificationPolicy) { o.Spec.Rules[0].Recipients = chatv1alpha1.Recipients{} }),
 			"spec.rules[0].recipients", "name at least one recipient: kinds, groups or operators"},
