@@ -1,0 +1,138 @@
+package config_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/manifests"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files from the current output")
+
+// sampleObjects reads config/samples.
+func sampleObjects(t *testing.T) []runtime.Object {
+	t.Helper()
+	set, err := manifests.ReadPaths(filepath.Join("..", "..", "config", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []runtime.Object
+	for _, o := range set.Objects {
+		objs = append(objs, o.Object)
+	}
+	return objs
+}
+
+func sampleInput(t *testing.T) config.Input {
+	t.Helper()
+	inputs := config.Gather(sampleObjects(t), "default")
+	if len(inputs) != 1 {
+		t.Fatalf("samples hold %d LiveChats, want 1", len(inputs))
+	}
+	return inputs[0]
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the compiled output; if the change is intended, run go test ./runtime/config -update\n%s",
+			path, firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, a, b)
+		}
+	}
+	return ""
+}
+
+func TestCompileSamplesGolden(t *testing.T) {
+	cfg, problems := config.Compile(sampleInput(t))
+	if len(problems) > 0 {
+		t.Fatalf("the samples must compile cleanly, got:\n%s", problems.Summary(50))
+	}
+	golden(t, "support.golden.json", cfg.Marshal())
+	if len(cfg.Queues) != 2 || len(cfg.Channels) != 3 || len(cfg.Policies) != 1 {
+		t.Errorf("compiled %d queues, %d channels, %d policies; want 2, 3, 1", len(cfg.Queues), len(cfg.Channels), len(cfg.Policies))
+	}
+}
+
+func TestCompileIsDeterministic(t *testing.T) {
+	objs := sampleObjects(t)
+	in := config.Gather(objs, "default")[0]
+	want, _ := config.Compile(in)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		rng.Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
+		got, _ := config.Compile(config.Gather(objs, "default")[0])
+		if !bytes.Equal(got.Marshal(), want.Marshal()) {
+			t.Fatal("compiling the same objects in another order gave different bytes")
+		}
+		if got.Revision() != want.Revision() {
+			t.Fatal("revision changed with input order")
+		}
+	}
+}
+
+func TestCompiledConfigHoldsNoSecretValues(t *testing.T) {
+	cfg, _ := config.Compile(sampleInput(t))
+	out := string(cfg.Marshal())
+	for _, o := range sampleObjects(t) {
+		s, ok := o.(*corev1.Secret)
+		if !ok {
+			continue
+		}
+		for k, v := range s.Data {
+			if len(v) >= 8 && strings.Contains(out, string(v)) {
+				t.Errorf("the value of Secret %s key %s appears in the compiled config", s.Name, k)
+			}
+		}
+	}
+}
+
+func TestParseRefusesOtherSchemaVersions(t *testing.T) {
+	cfg, _ := config.Compile(sampleInput(t))
+	parsed, err := config.Parse(cfg.Marshal())
+	if err != nil || parsed.Revision() != cfg.Revision() {
+		t.Fatalf("round trip: err=%v", err)
+	}
+	other := bytes.Replace(cfg.Marshal(), []byte(config.SchemaVersion), []byte("runtime.switchboard.dev/v9"), 1)
+	if _, err := config.Parse(other); err == nil || !strings.Contains(err.Error(), "same version") {
+		t.Fatalf("Parse of v9 = %v, want a schema version error", err)
+	}
+	if _, err := config.Parse([]byte("{")); err == nil {
+		t.Fatal("Parse of broken JSON succeeded")
+	}
+}
