@@ -18,6 +18,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/controllers"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,6 +83,7 @@ func runManager(args []string) error {
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
 	leaderElect := fs.Bool("leader-elect", true, "elect a leader so only one operator replica reconciles at a time")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader election lease; the operator's own namespace when empty")
+	runtimeImage := fs.String("runtime-image", os.Getenv("SWITCHBOARD_IMAGE"), "image of the runtimes the operator deploys when a LiveChat names none (default $SWITCHBOARD_IMAGE: the operator's own)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +97,7 @@ func runManager(args []string) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  newScheme(),
+		Cache:                   controllers.CacheOptions(),
 		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
 		HealthProbeBindAddress:  *probeAddr,
 		LeaderElection:          *leaderElect,
@@ -107,6 +110,10 @@ func runManager(args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, controllers.RuntimeOptions{Image: *runtimeImage}); err != nil {
+		return fmt.Errorf("setting up controllers: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
@@ -114,5 +121,5 @@ func runManager(args []string) error {
 		return err
 	}
 	ctrl.Log.WithName("setup").Info("starting manager", "version", version)
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

@@ -71,8 +71,22 @@ func (ps Problems) References() Problems {
 	return out
 }
 
+// Detail is the problem without the object's kind and name, for a message on the
+// object itself.
+func (p Problem) Detail() string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return p.Field + ": " + p.Message
+}
+
 // Summary joins up to max problems into one message, saying how many more there are.
-func (ps Problems) Summary(max int) string {
+func (ps Problems) Summary(max int) string { return ps.join(max, Problem.String) }
+
+// DetailSummary is Summary without kinds and names, for problems of one object.
+func (ps Problems) DetailSummary(max int) string { return ps.join(max, Problem.Detail) }
+
+func (ps Problems) join(max int, format func(Problem) string) string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i == max {
@@ -82,7 +96,7 @@ func (ps Problems) Summary(max int) string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(p.String())
+		b.WriteString(format(p))
 	}
 	return b.String()
 }

@@ -1,0 +1,102 @@
+package controllers
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+)
+
+// liveChatOwned are the conditions the operator owns on a LiveChat.
+var liveChatOwned = []string{chatv1alpha1.ConditionReady, chatv1alpha1.ConditionReconciling, chatv1alpha1.ConditionStalled,
+	chatv1alpha1.ConditionAvailable}
+
+// rollout summarises the runtime Deployment as seen in the cache.
+type rollout struct {
+	exists    bool
+	observed  bool // the Deployment controller has seen the current spec
+	desired   int32
+	updated   int32
+	ready     int32
+	available int32
+	total     int32 // pods of any revision
+	// availableCond is the Deployment's own Available condition.
+	availableCond bool
+}
+
+func rolloutOf(d *appsv1.Deployment, desired int32) rollout {
+	if d == nil {
+		return rollout{desired: desired}
+	}
+	r := rollout{exists: true, desired: desired, observed: d.Status.ObservedGeneration >= d.Generation,
+		updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas, available: d.Status.AvailableReplicas,
+		total: d.Status.Replicas}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+			r.availableCond = true
+		}
+	}
+	return r
+}
+
+// done reports whether every desired replica runs the current spec and is available,
+// and no pod of an older revision is left.
+func (r rollout) done() bool {
+	return r.exists && r.observed && r.updated >= r.desired && r.available >= r.desired && r.total <= r.updated
+}
+
+func (r rollout) String() string {
+	return fmt.Sprintf("%d of %d runtime replicas updated, %d available", r.updated, r.desired, r.available)
+}
+
+// liveChatConditions computes a LiveChat's conditions from its compile problems and
+// its runtime rollout: Stalled for problems a user must fix, Reconciling while the
+// runtime rolls out, Ready when both are done, Available while the runtime serves.
+func liveChatConditions(generation int64, revision string, problems config.Problems, ro rollout) []metav1.Condition {
+	var out []metav1.Condition
+	switch {
+	case ro.desired == 0:
+		out = append(out, condition(chatv1alpha1.ConditionAvailable, false, "ScaledToZero",
+			"spec.runtime.replicas is 0: no runtime serves this LiveChat", generation))
+	case ro.availableCond || (ro.exists && ro.available > 0):
+		out = append(out, condition(chatv1alpha1.ConditionAvailable, true, chatv1alpha1.ReasonDeploymentAvailable,
+			fmt.Sprintf("%d runtime replicas available", ro.available), generation))
+	default:
+		out = append(out, condition(chatv1alpha1.ConditionAvailable, false, chatv1alpha1.ReasonDeploymentNotReady,
+			"no runtime replica is available yet", generation))
+	}
+	if len(problems) > 0 {
+		msg := "the runtime serves every part that compiled; fix these to compile the rest: " + problems.Summary(maxProblemsInMessage)
+		return append(out,
+			condition(chatv1alpha1.ConditionStalled, true, chatv1alpha1.ReasonCompileFailed, msg, generation),
+			condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonCompileFailed, msg, generation))
+	}
+	if ro.desired > 0 && !ro.done() {
+		msg := "rolling out the runtime: " + ro.String()
+		return append(out,
+			condition(chatv1alpha1.ConditionReconciling, true, chatv1alpha1.ReasonRollingOut, msg, generation),
+			condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonRollingOut, msg, generation))
+	}
+	return append(out, condition(chatv1alpha1.ConditionReady, true, chatv1alpha1.ReasonReconciled,
+		fmt.Sprintf("configuration %s rendered; %d runtime replicas ready", revision, ro.ready), generation))
+}
+
+// suspendedConditions leave Available as it is: the runtime keeps serving.
+func suspendedConditions(generation int64) []metav1.Condition {
+	return []metav1.Condition{condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonSuspended,
+		"spec.suspend is true: the operator leaves the runtime as it is; set it to false to resume", generation)}
+}
+
+// applyFailedConditions report an error applying the rendered objects. The reconcile
+// is retried with backoff; the message says what the API server refused.
+func applyFailedConditions(generation int64, err error) []metav1.Condition {
+	msg := "applying the runtime objects failed, retrying: " + err.Error()
+	return []metav1.Condition{
+		condition(chatv1alpha1.ConditionReconciling, true, chatv1alpha1.ReasonApplyFailed, msg, generation),
+		condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonApplyFailed, msg, generation),
+	}
+}
