@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -19,6 +20,7 @@ import (
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/controllers"
+	"github.com/switchboard-chat/switchboard/internal/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -33,6 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"manager", "run the operator that reconciles switchboard resources (default)", runManager},
+		{"render", "compile manifests offline and print the runtime configuration or objects; exit 1 on problems", runRender},
 		{"version", "print the version", func([]string) error { fmt.Println(version); return nil }},
 	}
 }
@@ -122,4 +125,30 @@ func runManager(args []string) error {
 	}
 	ctrl.Log.WithName("setup").Info("starting manager", "version", version)
 	return mgr.Start(ctx)
+}
+
+// pathList is a repeatable -f flag.
+type pathList []string
+
+func (p *pathList) String() string     { return strings.Join(*p, ",") }
+func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
+
+func runRender(args []string) error {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	var paths pathList
+	fs.Var(&paths, "f", "a YAML or JSON file, or a directory of them (repeatable)")
+	output := fs.String("o", render.OutputConfig, "output: config (the compiled runtime configuration) or yaml (the Kubernetes objects the operator applies)")
+	namespace := fs.String("namespace", "default", "namespace of objects that name none")
+	image := fs.String("runtime-image", os.Getenv("SWITCHBOARD_IMAGE"), "runtime image in rendered Deployments")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	paths = append(paths, fs.Args()...)
+	if len(paths) == 0 {
+		return errors.New("name the manifests to render: switchboard render -f DIR")
+	}
+	if code := render.Run(render.Options{Paths: paths, Output: *output, Namespace: *namespace, Image: *image}, os.Stdout, os.Stderr); code != 0 {
+		os.Exit(code)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -134,5 +135,23 @@ func TestParseRefusesOtherSchemaVersions(t *testing.T) {
 	}
 	if _, err := config.Parse([]byte("{")); err == nil {
 		t.Fatal("Parse of broken JSON succeeded")
+	}
+}
+
+// The operator hands Compile the cache's own objects without copying them, so Compile
+// must never write to its inputs.
+func TestCompileDoesNotModifyItsInputs(t *testing.T) {
+	objs := sampleObjects(t)
+	before := make([]runtime.Object, len(objs))
+	for i, o := range objs {
+		before[i] = o.DeepCopyObject()
+	}
+	for _, in := range config.Gather(objs, "default") {
+		config.Compile(in)
+	}
+	for i := range objs {
+		if !equality.Semantic.DeepEqual(before[i], objs[i]) {
+			t.Errorf("Compile changed %T", objs[i])
+		}
 	}
 }
