@@ -61,6 +61,13 @@ lint: golangci-lint ## Run golangci-lint (and gofmt check).
 test: envtest ## Run all tests against a real kube-apiserver and etcd (envtest).
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) $(PKG)
 
+.PHONY: bench
+bench: bench-operator ## Run every benchmark (prints figures; see docs/benchmarks.md).
+
+.PHONY: bench-operator
+bench-operator: envtest ## Operator at scale: 100 LiveChats to Ready, update propagation, steady-state writes.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test -run '^$$' -bench BenchmarkOperatorScale -benchtime 1x -timeout 20m ./test/bench/
+
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from the committed ones.
 	@git diff --exit-code -- config charts api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }

@@ -13,12 +13,14 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -65,6 +67,8 @@ func assetsDir() (string, error) {
 // Start runs a control plane with the CRDs from config/crd/bases installed. Call Stop
 // when done; TestMain is the usual place, so one control plane serves a package.
 func Start() (*Env, error) {
+	// The operator's logs would drown test output; tests assert on status instead.
+	ctrl.SetLogger(logr.Discard())
 	dir, err := assetsDir()
 	if err != nil {
 		return nil, err
