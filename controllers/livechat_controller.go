@@ -45,7 +45,11 @@ func (r *LiveChatReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	fields := statusFields{&lc.Status.ObservedGeneration, &lc.Status.Conditions}
 	defer func() {
 		reterr = writeStatus(ctx, r.Client, before, lc, fields, reterr)
-		r.recordEvents(before, lc)
+		// Only a status that was written is news: a reconcile that read a stale cache
+		// fails its optimistic-lock write and must not repeat the last one's events.
+		if reterr == nil {
+			r.recordEvents(before, lc)
+		}
 	}()
 
 	if lc.Spec.Suspend {
