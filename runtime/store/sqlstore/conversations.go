@@ -1,0 +1,293 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+const conversationColumns = `id, channel, queue, contact_id, state, operator, last_operator, offered, bot_answered,
+	queued_at, assigned_at, accept_deadline, completion_deadline, last_message_at, last_outgoing_at,
+	created_at, updated_at, closed_at, seq, version`
+
+type scanner interface{ Scan(...any) error }
+
+func scanConversation(row scanner) (store.Conversation, error) {
+	var c store.Conversation
+	var offered string
+	var bot int64
+	var queued, assigned, acceptDL, completionDL, lastMsg, lastOut, closed sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&c.ID, &c.Channel, &c.Queue, &c.ContactID, &c.State, &c.Operator, &c.LastOperator, &offered, &bot,
+		&queued, &assigned, &acceptDL, &completionDL, &lastMsg, &lastOut, &created, &updated, &closed, &c.Seq, &c.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, store.ErrNotFound
+	}
+	if err != nil {
+		return c, err
+	}
+	if offered != "" {
+		c.Offered = strings.Split(offered, ",")
+	}
+	c.BotAnswered = bot != 0
+	c.QueuedAt, c.AssignedAt = fromNullMs(queued), fromNullMs(assigned)
+	c.AcceptDeadline, c.CompletionDeadline = fromNullMs(acceptDL), fromNullMs(completionDL)
+	c.LastMessageAt, c.LastOutgoingAt, c.ClosedAt = fromNullMs(lastMsg), fromNullMs(lastOut), fromNullMs(closed)
+	c.CreatedAt, c.UpdatedAt = fromMs(created), fromMs(updated)
+	return c, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// truncate drops what a millisecond column cannot hold, so what is returned equals
+// what is read back.
+func truncate(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := fromMs(t.UnixMilli())
+	return &v
+}
+
+func normalise(c *store.Conversation) {
+	c.QueuedAt, c.AssignedAt = truncate(c.QueuedAt), truncate(c.AssignedAt)
+	c.AcceptDeadline, c.CompletionDeadline = truncate(c.AcceptDeadline), truncate(c.CompletionDeadline)
+	c.LastMessageAt, c.LastOutgoingAt, c.ClosedAt = truncate(c.LastMessageAt), truncate(c.LastOutgoingAt), truncate(c.ClosedAt)
+	c.CreatedAt, c.UpdatedAt = fromMs(c.CreatedAt.UnixMilli()), fromMs(c.UpdatedAt.UnixMilli())
+}
+
+func (db *DB) insertActivity(ctx context.Context, tx *sql.Tx, a store.Activity) error {
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = db.now()
+	}
+	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO activity (conversation_id, type, actor, detail, created_at) VALUES (?, ?, ?, ?, ?)`),
+		a.ConversationID, a.Type, a.Actor, a.Detail, ms(a.CreatedAt))
+	return err
+}
+
+// CreateConversation implements store.Store.
+func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a store.Activity) (_ store.Conversation, err error) {
+	defer db.timed("create_conversation")(&err)
+	now := db.now()
+	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
+	normalise(&c)
+	changes := []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO conversations (`+conversationColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			c.ID, c.Channel, c.Queue, c.ContactID, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","),
+			boolInt(c.BotAnswered), msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
+			msPtr(c.LastMessageAt), msPtr(c.LastOutgoingAt), ms(c.CreatedAt), ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Seq, c.Version)
+		if err != nil {
+			return err
+		}
+		a.ConversationID = c.ID
+		return db.insertActivity(ctx, tx, a)
+	}, &changes)
+	return c, err
+}
+
+// Conversation implements store.Store.
+func (db *DB) Conversation(ctx context.Context, id string) (_ store.Conversation, err error) {
+	defer db.timed("get_conversation")(&err)
+	return scanConversation(db.read.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), id))
+}
+
+// Conversations implements store.Store. Open conversations come first in the order
+// they were queued; the rest newest first.
+func (db *DB) Conversations(ctx context.Context, f store.ConversationFilter) (_ []store.Conversation, err error) {
+	defer db.timed("list_conversations")(&err)
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("queue", f.Queues)
+	states := make([]string, len(f.States))
+	for i, s := range f.States {
+		states[i] = string(s)
+	}
+	in("state", states)
+	if f.Operator != "" {
+		where = append(where, "operator = ?")
+		args = append(args, f.Operator)
+	}
+	if f.ContactID != "" {
+		where = append(where, "contact_id = ?")
+		args = append(args, f.ContactID)
+	}
+	query := `SELECT ` + conversationColumns + ` FROM conversations`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY COALESCE(queued_at, created_at), created_at, id"
+	if f.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Transition implements store.Store.
+func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conversation, err error) {
+	defer db.timed("transition")(&err)
+	var c store.Conversation
+	var changes []store.Change
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), t.ID))
+		if err != nil {
+			return err
+		}
+		if c.Version != t.Version {
+			return store.ErrConflict
+		}
+		t.Change(&c)
+		c.Version++
+		c.UpdatedAt = db.now()
+		normalise(&c)
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE conversations SET queue = ?, state = ?, operator = ?, last_operator = ?,
+			offered = ?, bot_answered = ?, queued_at = ?, assigned_at = ?, accept_deadline = ?, completion_deadline = ?,
+			updated_at = ?, closed_at = ?, version = ? WHERE id = ? AND version = ?`),
+			c.Queue, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","), boolInt(c.BotAnswered),
+			msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
+			ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Version, c.ID, t.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrConflict
+		}
+		if t.Activity != nil {
+			a := *t.Activity
+			a.ConversationID = c.ID
+			if err := db.insertActivity(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		changes = []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
+		return nil
+	}, &changes)
+	return c, err
+}
+
+// AppendMessage implements store.Store.
+func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message) (_ store.Message, dup bool, err error) {
+	defer db.timed("append_message")(&err)
+	var dedup any
+	if m.ProviderID != "" {
+		dedup = channel + "\x00" + m.ProviderID
+		if prev, err := db.messageByDedup(ctx, db.read, dedup.(string)); err == nil {
+			return prev, true, nil
+		}
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = db.now()
+	}
+	m.CreatedAt = fromMs(m.CreatedAt.UnixMilli())
+	var changes []store.Change
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		outgoing := any(nil)
+		if m.Direction == store.DirectionOut {
+			outgoing = ms(m.CreatedAt)
+		}
+		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
+			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? RETURNING seq`),
+			ms(m.CreatedAt), outgoing, m.ConversationID).Scan(&m.Seq); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
+			provider_id, dedup_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			m.ConversationID, m.Seq, m.Direction, m.AuthorKind, m.Author, m.Text, m.ProviderID, dedup, ms(m.CreatedAt)).Scan(&m.ID)
+		if err != nil {
+			return err
+		}
+		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
+		return nil
+	}, &changes)
+	if err != nil && dedup != nil && isUniqueViolation(err) {
+		// Another replica stored the same provider message a moment ago.
+		prev, perr := db.messageByDedup(ctx, db.write, dedup.(string))
+		if perr == nil {
+			return prev, true, nil
+		}
+	}
+	return m, false, err
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "23505") ||
+		strings.Contains(msg, "duplicate key value")
+}
+
+const messageColumns = `id, conversation_id, seq, direction, author_kind, author, text, provider_id, created_at`
+
+func scanMessage(row scanner) (store.Message, error) {
+	var m store.Message
+	var created int64
+	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Direction, &m.AuthorKind, &m.Author, &m.Text, &m.ProviderID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, store.ErrNotFound
+	}
+	m.CreatedAt = fromMs(created)
+	return m, err
+}
+
+func (db *DB) messageByDedup(ctx context.Context, q *sql.DB, key string) (store.Message, error) {
+	return scanMessage(q.QueryRowContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages WHERE dedup_key = ?`), key))
+}
+
+// Messages implements store.Store.
+func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) (_ []store.Message, err error) {
+	defer db.timed("list_messages")(&err)
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages
+		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`), conversationID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

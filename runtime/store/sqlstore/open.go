@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// OpenSQLite opens (creating it if needed) the SQLite database in dir/switchboard.db,
+// in WAL mode, and applies migrations.
+func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	path := filepath.Join(dir, "switchboard.db")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	db := newDB(dialect{name: "sqlite"}, write, read, opts)
+	if err := db.migrate(ctx, nil); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// notifyChannel is the PostgreSQL channel every replica listens on.
+const notifyChannel = "switchboard_changes"
+
+// OpenPostgres connects to PostgreSQL, applies migrations (one replica at a time, under
+// an advisory lock) and starts listening for the changes every replica commits.
+func OpenPostgres(ctx context.Context, uri string, opts Options) (*DB, error) {
+	pool, err := sql.Open("pgx", uri)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err, uri))
+	}
+	pool.SetMaxOpenConns(16)
+	if err := pool.PingContext(ctx); err != nil {
+		_ = pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err, uri))
+	}
+	db := newDB(dialect{name: "postgres", dollar: true}, pool, pool, opts)
+	db.notify = func(ctx context.Context, tx *sql.Tx, payload []byte) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, string(payload))
+		return err
+	}
+	lock := func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412093)`)
+		return err
+	}
+	if err := db.migrate(ctx, lock); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	listenCtx, cancel := context.WithCancel(context.Background())
+	ready := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.listen(listenCtx, uri, ready)
+	}()
+	if err := <-ready; err != nil {
+		cancel()
+		<-done
+		_ = pool.Close()
+		return nil, err
+	}
+	db.closer = func() error { cancel(); <-done; return nil }
+	return db, nil
+}
+
+// listen holds one connection in LISTEN and feeds every notification to the change
+// feed, reconnecting after a lost connection.
+func (db *DB) listen(ctx context.Context, uri string, ready chan<- error) {
+	first := true
+	for ctx.Err() == nil {
+		conn, err := pgx.Connect(ctx, uri)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+notifyChannel)
+		}
+		if first {
+			ready <- redact(err, uri)
+			first = false
+			if err != nil {
+				return
+			}
+		}
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		for {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				break
+			}
+			var c store.Change
+			if json.Unmarshal([]byte(n.Payload), &c) == nil {
+				db.feed.push(c)
+			}
+		}
+		_ = conn.Close(context.Background())
+	}
+}
+
+// redact keeps the connection URI, which holds the password, out of error messages.
+func redact(err error, uri string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	}
+	msg := err.Error()
+	if u, perr := url.Parse(uri); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "***")
+		}
+	}
+	return errors.New(msg)
+}

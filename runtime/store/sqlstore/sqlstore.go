@@ -1,0 +1,325 @@
+// Package sqlstore implements store.Store on SQLite (modernc.org/sqlite, WAL, one
+// writer) and on PostgreSQL (pgx), with plain SQL shared between the two and the
+// differences kept in a dialect: placeholders, migrations, and how committed changes are
+// announced (in-process after commit for SQLite, NOTIFY inside the transaction for
+// PostgreSQL so every replica hears them in commit order).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+type dialect struct {
+	name string
+	// dollar placeholders ($1) instead of ?
+	dollar bool
+}
+
+// DB is a store.Store on a SQL database.
+type DB struct {
+	d      dialect
+	write  *sql.DB // SQLite: one connection, so writers queue here instead of on SQLITE_BUSY
+	read   *sql.DB
+	now    func() time.Time
+	opDur  *prometheus.HistogramVec
+	writes sync.Mutex // SQLite: orders commits and their announcements
+
+	subsMu sync.Mutex
+	subs   map[int]func(store.Change)
+	nextID int
+	feed   *changeFeed
+	// notify publishes changes inside a transaction (PostgreSQL).
+	notify func(ctx context.Context, tx *sql.Tx, payload []byte) error
+	closer func() error
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Options of a store.
+type Options struct {
+	// Now is the clock; time.Now when nil. Tests inject their own.
+	Now func() time.Time
+	// Metrics, when set, receives switchboard_runtime_store_operation_duration_seconds.
+	Metrics prometheus.Registerer
+}
+
+func newDB(d dialect, write, read *sql.DB, opts Options) *DB {
+	db := &DB{d: d, write: write, read: read, now: opts.Now, subs: map[int]func(store.Change){}}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	db.opDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_runtime_store_operation_duration_seconds",
+		Help:    "Duration of store operations, by operation and outcome.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"operation", "outcome"})
+	if opts.Metrics != nil {
+		if err := opts.Metrics.Register(db.opDur); err != nil {
+			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+				db.opDur = are.ExistingCollector.(*prometheus.HistogramVec)
+			}
+		}
+	}
+	db.feed = newChangeFeed(db.dispatch)
+	return db
+}
+
+// timed starts timing an operation; call the result with the operation's error:
+// defer db.timed("op")(&err).
+func (db *DB) timed(op string) func(*error) {
+	start := time.Now()
+	return func(err *error) { db.observe(op, start, *err) }
+}
+
+// observe records the duration of one operation.
+func (db *DB) observe(op string, start time.Time, err error) {
+	outcome := "ok"
+	switch {
+	case err == nil:
+	case err == store.ErrNotFound:
+		outcome = "not_found"
+	case err == store.ErrConflict:
+		outcome = "conflict"
+	default:
+		outcome = "error"
+	}
+	db.opDur.WithLabelValues(op, outcome).Observe(time.Since(start).Seconds())
+}
+
+// q rewrites ? placeholders for the dialect.
+func (db *DB) q(query string) string {
+	if !db.d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// migrate applies the embedded migrations not applied yet, each in its own transaction.
+func (db *DB) migrate(ctx context.Context, lock func(*sql.Tx) error) error {
+	dir := "migrations/" + db.d.name
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	for _, e := range entries {
+		version := strings.TrimSuffix(e.Name(), ".sql")
+		body, err := fs.ReadFile(migrations, dir+"/"+e.Name())
+		if err != nil {
+			return err
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			if lock != nil {
+				if err := lock(tx); err != nil {
+					return err
+				}
+			}
+			var applied int
+			if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), version).Scan(&applied); err != nil {
+				return err
+			}
+			if applied > 0 {
+				return nil
+			}
+			for _, stmt := range strings.Split(string(body), ";\n") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", version, err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, db.now().UnixMilli())
+			return err
+		}, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction. The changes fn reports are announced after the
+// commit (SQLite) or inside the transaction (PostgreSQL), in commit order either way.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
+	if db.notify == nil {
+		db.writes.Lock()
+		defer db.writes.Unlock()
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if changes != nil && db.notify != nil {
+		for _, c := range *changes {
+			payload, err := json.Marshal(c)
+			if err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			if err := db.notify(ctx, tx, payload); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if changes != nil && db.notify == nil {
+		for _, c := range *changes {
+			db.feed.push(c)
+		}
+	}
+	return nil
+}
+
+// Subscribe implements store.Store.
+func (db *DB) Subscribe(fn func(store.Change)) func() {
+	db.subsMu.Lock()
+	defer db.subsMu.Unlock()
+	id := db.nextID
+	db.nextID++
+	db.subs[id] = fn
+	return func() {
+		db.subsMu.Lock()
+		delete(db.subs, id)
+		db.subsMu.Unlock()
+	}
+}
+
+func (db *DB) dispatch(c store.Change) {
+	db.subsMu.Lock()
+	fns := make([]func(store.Change), 0, len(db.subs))
+	for _, fn := range db.subs {
+		fns = append(fns, fn)
+	}
+	db.subsMu.Unlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	db.feed.close()
+	var err error
+	if db.closer != nil {
+		err = db.closer()
+	}
+	if db.read != db.write {
+		_ = db.read.Close()
+	}
+	if e := db.write.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// changeFeed delivers changes to subscribers from one goroutine, in the order pushed,
+// without ever blocking the writer that pushes.
+type changeFeed struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []store.Change
+	closed  bool
+	deliver func(store.Change)
+	done    chan struct{}
+}
+
+func newChangeFeed(deliver func(store.Change)) *changeFeed {
+	f := &changeFeed{deliver: deliver, done: make(chan struct{})}
+	f.cond = sync.NewCond(&f.mu)
+	go f.run()
+	return f
+}
+
+func (f *changeFeed) push(c store.Change) {
+	f.mu.Lock()
+	f.queue = append(f.queue, c)
+	f.mu.Unlock()
+	f.cond.Signal()
+}
+
+func (f *changeFeed) run() {
+	defer close(f.done)
+	for {
+		f.mu.Lock()
+		for len(f.queue) == 0 && !f.closed {
+			f.cond.Wait()
+		}
+		if len(f.queue) == 0 && f.closed {
+			f.mu.Unlock()
+			return
+		}
+		batch := f.queue
+		f.queue = nil
+		f.mu.Unlock()
+		for _, c := range batch {
+			f.deliver(c)
+		}
+	}
+}
+
+func (f *changeFeed) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.cond.Signal()
+	<-f.done
+}
+
+// Time columns hold Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMs(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMs(v.Int64)
+	return &t
+}

@@ -1,0 +1,211 @@
+// Package store is the runtime's durable state: contacts, conversations, messages,
+// operator presence and the activity stream of every conversation. One interface, two
+// implementations (embedded SQLite and PostgreSQL, in package sqlstore), one shared test
+// suite (package storetest).
+//
+// Every write is committed before it returns, and every committed change is announced
+// to subscribers exactly once per process, in commit order: on PostgreSQL through
+// LISTEN/NOTIFY, so all replicas see every change.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// State of a conversation.
+type State string
+
+// Conversation states. Bot → Queued → Assigned (offered, awaiting acceptance) → Active
+// → Closed; Missed is an offline message left while nobody was online.
+const (
+	StateBot      State = "Bot"
+	StateQueued   State = "Queued"
+	StateAssigned State = "Assigned"
+	StateActive   State = "Active"
+	StateClosed   State = "Closed"
+	StateMissed   State = "Missed"
+)
+
+// Open reports whether a conversation in state s is still going on.
+func (s State) Open() bool { return s != StateClosed && s != StateMissed }
+
+// Errors.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the conversation changed since it was read: someone else took,
+	// closed or moved it first.
+	ErrConflict = errors.New("conflict: the conversation changed meanwhile")
+)
+
+// Contact is one identity on one channel: a Telegram chat, a widget visitor, an employee.
+type Contact struct {
+	ID         string    `json:"id"`
+	Channel    string    `json:"channel"`
+	ExternalID string    `json:"externalID"`
+	Name       string    `json:"name,omitempty"`
+	Email      string    `json:"email,omitempty"`
+	Phone      string    `json:"phone,omitempty"`
+	TokenHash  string    `json:"-"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Conversation is one chat between a contact and the LiveChat's operators.
+type Conversation struct {
+	ID        string `json:"id"`
+	Channel   string `json:"channel"`
+	Queue     string `json:"queue"`
+	ContactID string `json:"contactID"`
+	State     State  `json:"state"`
+	// Operator holds the chat (Assigned or Active); empty otherwise.
+	Operator string `json:"operator,omitempty"`
+	// LastOperator is the last operator who held the chat.
+	LastOperator string `json:"lastOperator,omitempty"`
+	// Offered lists the operators a chat is offered to under AllAgents.
+	Offered            []string   `json:"offered,omitempty"`
+	BotAnswered        bool       `json:"botAnswered,omitempty"`
+	QueuedAt           *time.Time `json:"queuedAt,omitempty"`
+	AssignedAt         *time.Time `json:"assignedAt,omitempty"`
+	AcceptDeadline     *time.Time `json:"acceptDeadline,omitempty"`
+	CompletionDeadline *time.Time `json:"completionDeadline,omitempty"`
+	LastMessageAt      *time.Time `json:"lastMessageAt,omitempty"`
+	LastOutgoingAt     *time.Time `json:"lastOutgoingAt,omitempty"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+	ClosedAt           *time.Time `json:"closedAt,omitempty"`
+	// Seq is the sequence number of the conversation's last message.
+	Seq int64 `json:"seq"`
+	// Version increases with every change; transitions compare it.
+	Version int64 `json:"version"`
+}
+
+// Direction of a message.
+type Direction string
+
+// Directions: in from the contact, out to the contact, system notes.
+const (
+	DirectionIn     Direction = "in"
+	DirectionOut    Direction = "out"
+	DirectionSystem Direction = "system"
+)
+
+// Message is one message of a conversation.
+type Message struct {
+	ID             int64     `json:"id"`
+	ConversationID string    `json:"conversationID"`
+	Seq            int64     `json:"seq"`
+	Direction      Direction `json:"direction"`
+	// AuthorKind is contact, operator, bot or system; Author names the operator.
+	AuthorKind string    `json:"authorKind"`
+	Author     string    `json:"author,omitempty"`
+	Text       string    `json:"text"`
+	ProviderID string    `json:"providerID,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Presence of an operator.
+type Presence string
+
+// Presences. Away operators keep their chats but get no new ones.
+const (
+	PresenceOnline  Presence = "online"
+	PresenceAway    Presence = "away"
+	PresenceOffline Presence = "offline"
+)
+
+// Operator is an operator's runtime state. Their settings live in the configuration.
+type Operator struct {
+	Name     string   `json:"name"`
+	Presence Presence `json:"presence"`
+	// Active is false after the operator let an assigned chat lapse: no new chats until
+	// they set themselves active again.
+	Active         bool       `json:"active"`
+	LastAssignedAt *time.Time `json:"lastAssignedAt,omitempty"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+}
+
+// Activity is one entry of a conversation's activity stream.
+type Activity struct {
+	ID             int64     `json:"id"`
+	ConversationID string    `json:"conversationID"`
+	Type           string    `json:"type"`
+	Actor          string    `json:"actor,omitempty"`
+	Detail         string    `json:"detail,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// ChangeKind says what a Change carries.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeMessage      ChangeKind = "message"
+	ChangeConversation ChangeKind = "conversation"
+	ChangeOperator     ChangeKind = "operator"
+)
+
+// Change announces one committed write.
+type Change struct {
+	Kind         ChangeKind    `json:"kind"`
+	Message      *Message      `json:"message,omitempty"`
+	Conversation *Conversation `json:"conversation,omitempty"`
+	Operator     *Operator     `json:"operator,omitempty"`
+}
+
+// ConversationFilter selects conversations; zero fields do not filter.
+type ConversationFilter struct {
+	Queues    []string
+	States    []State
+	Operator  string
+	ContactID string
+	Limit     int
+}
+
+// Transition is a conditional change of a conversation: it applies only if the
+// conversation is still at Version, so of two concurrent takes exactly one wins.
+type Transition struct {
+	ID      string
+	Version int64
+	Change  func(*Conversation)
+	// Activity is recorded in the same transaction.
+	Activity *Activity
+}
+
+// Store is the runtime's durable state.
+type Store interface {
+	// UpsertContact returns the contact of (channel, externalID), creating it with c's
+	// fields if it does not exist.
+	UpsertContact(ctx context.Context, c Contact) (Contact, error)
+	Contact(ctx context.Context, id string) (Contact, error)
+	ContactByToken(ctx context.Context, tokenHash string) (Contact, error)
+	UpdateContact(ctx context.Context, c Contact) error
+
+	// CreateConversation stores a new conversation and its first activity.
+	CreateConversation(ctx context.Context, c Conversation, a Activity) (Conversation, error)
+	Conversation(ctx context.Context, id string) (Conversation, error)
+	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	// Transition applies a conditional change; ErrConflict when the version moved on.
+	Transition(ctx context.Context, t Transition) (Conversation, error)
+
+	// AppendMessage stores a message with the conversation's next sequence number and
+	// updates the conversation's timestamps. A message whose ProviderID was stored
+	// before for the same channel is not stored again: the earlier one is returned with
+	// duplicate true.
+	AppendMessage(ctx context.Context, channel string, m Message) (stored Message, duplicate bool, err error)
+	// Messages returns up to limit messages with Seq > afterSeq, in order.
+	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
+
+	// SetPresence records an operator's presence and, if active is not nil, activity.
+	SetPresence(ctx context.Context, name string, p Presence, active *bool) (Operator, error)
+	Operators(ctx context.Context) ([]Operator, error)
+
+	Activity(ctx context.Context, conversationID string) ([]Activity, error)
+	// AppendActivity records an entry that comes with no other change.
+	AppendActivity(ctx context.Context, a Activity) error
+
+	// Subscribe calls fn for every committed change, in commit order, from one
+	// goroutine. It returns a function that stops the subscription.
+	Subscribe(fn func(Change)) (cancel func())
+	Close() error
+}
