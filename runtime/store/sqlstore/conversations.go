@@ -204,7 +204,7 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 	defer db.timed("append_message")(&err)
 	var dedup any
 	if m.ProviderID != "" {
-		dedup = channel + "\x00" + m.ProviderID
+		dedup = channel + "/" + m.ProviderID
 		if prev, err := db.messageByDedup(ctx, db.read, dedup.(string)); err == nil {
 			return prev, true, nil
 		}

@@ -28,7 +28,7 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	path := filepath.Join(dir, "switchboard.db")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
