@@ -78,6 +78,12 @@ verify-generated: manifests generate ## Fail if generated files differ from the 
 build: ## Build bin/switchboard.
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/switchboard .
 
+.PHONY: run-standalone
+run-standalone: ## Run the platform on this machine: the sample manifests on embedded SQLite (data in ./data).
+	@echo "switchboard on http://localhost:8080 - console: http://localhost:8080/console/  widget: http://localhost:8080/widget/?channel=website"
+	@echo "sign in to the console as alice with the sample token '$$(sed -n 's/^ *alice: //p' config/samples/secrets.yaml)' (config/samples/secrets.yaml); metrics on http://localhost:9090/metrics"
+	go run . runtime --manifests config/samples --data-dir data --http-address localhost:8080 --metrics-address localhost:9090
+
 .PHONY: run
 run: ## Run the operator against the cluster in your kubeconfig (no leader election).
 	go run . manager --leader-elect=false

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -21,6 +22,8 @@ import (
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/controllers"
 	"github.com/switchboard-chat/switchboard/internal/render"
+	"github.com/switchboard-chat/switchboard/runtime/server"
+	"github.com/switchboard-chat/switchboard/runtime/source"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,6 +38,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"manager", "run the operator that reconciles switchboard resources (default)", runManager},
+		{"runtime", "run the chat engine: in a cluster from its ConfigMap, or standalone from --manifests", runRuntime},
 		{"render", "compile manifests offline and print the runtime configuration or objects; exit 1 on problems", runRender},
 		{"version", "print the version", func([]string) error { fmt.Println(version); return nil }},
 	}
@@ -151,4 +155,42 @@ func runRender(args []string) error {
 		os.Exit(code)
 	}
 	return nil
+}
+
+func runRuntime(args []string) error {
+	fs := flag.NewFlagSet("runtime", flag.ContinueOnError)
+	manifestsDir := fs.String("manifests", "", "standalone: compile the five kinds from the YAML files in this directory (and reload them on change)")
+	liveChat := fs.String("livechat", "", "standalone: the LiveChat to serve when the manifests hold several")
+	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "in a cluster: the namespace of the ConfigMap; standalone: of objects that name none")
+	configMap := fs.String("config-map", "", "in a cluster: the ConfigMap holding the compiled configuration")
+	dataDir := fs.String("data-dir", "data", "directory of the embedded SQLite database")
+	httpAddr := fs.String("http-address", ":8080", "address of the chat API, widget and console")
+	metricsAddr := fs.String("metrics-address", ":9090", "address of /metrics")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var src source.Source
+	switch {
+	case *manifestsDir != "":
+		src = &source.Files{Dir: *manifestsDir, LiveChat: *liveChat, Namespace: *namespace, Log: log}
+	case *configMap != "":
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return fmt.Errorf("finding the cluster: %w", err)
+		}
+		if *namespace == "" {
+			return errors.New("--namespace is required with --config-map")
+		}
+		src = &source.Kube{Config: cfg, Namespace: *namespace, ConfigMap: *configMap, Key: controllers.ConfigMapKey, Log: log}
+	default:
+		return errors.New("say where the configuration comes from: --manifests DIR (standalone) or --config-map NAME (in a cluster)")
+	}
+	ctx := ctrl.SetupSignalHandler()
+	return server.Run(ctx, server.Options{HTTPAddress: *httpAddr, MetricsAddress: *metricsAddr, DataDir: *dataDir, Source: src, Log: log})
 }

@@ -102,6 +102,8 @@ type Message struct {
 	Text       string    `json:"text"`
 	ProviderID string    `json:"providerID,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// Queue of the conversation when the message was stored; not persisted with it.
+	Queue string `json:"queue,omitempty"`
 }
 
 // Presence of an operator.
@@ -185,6 +187,8 @@ type Store interface {
 	CreateConversation(ctx context.Context, c Conversation, a Activity) (Conversation, error)
 	Conversation(ctx context.Context, id string) (Conversation, error)
 	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	// CountByState counts conversations by state.
+	CountByState(ctx context.Context) (map[State]int, error)
 	// Transition applies a conditional change; ErrConflict when the version moved on.
 	Transition(ctx context.Context, t Transition) (Conversation, error)
 

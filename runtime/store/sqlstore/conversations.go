@@ -220,8 +220,8 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			outgoing = ms(m.CreatedAt)
 		}
 		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
-			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? RETURNING seq`),
-			ms(m.CreatedAt), outgoing, m.ConversationID).Scan(&m.Seq); err != nil {
+			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? RETURNING seq, queue`),
+			ms(m.CreatedAt), outgoing, m.ConversationID).Scan(&m.Seq, &m.Queue); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return store.ErrNotFound
 			}
@@ -288,6 +288,26 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 			return nil, err
 		}
 		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// CountByState implements store.Store.
+func (db *DB) CountByState(ctx context.Context) (_ map[store.State]int, err error) {
+	defer db.timed("count_conversations")(&err)
+	rows, err := db.read.QueryContext(ctx, `SELECT state, count(*) FROM conversations GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[store.State]int{}
+	for rows.Next() {
+		var s store.State
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
 	}
 	return out, rows.Err()
 }

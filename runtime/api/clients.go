@@ -1,0 +1,250 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// channelFor returns the channel of the request, checking for web widgets that the
+// request's Origin is allowed, and setting the CORS headers that let it through.
+func (s *Server) channelFor(w http.ResponseWriter, r *http.Request) (*config.Channel, bool) {
+	cfg, _ := s.engine.Config()
+	name := r.PathValue("channel")
+	var ch *config.Channel
+	for i := range cfg.Channels {
+		if cfg.Channels[i].Name == name {
+			ch = &cfg.Channels[i]
+		}
+	}
+	switch {
+	case ch == nil:
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %q does not exist", name))
+		return nil, false
+	case ch.WebWidget == nil && ch.Internal == nil:
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %q is a %s channel: its messages arrive through the provider's webhook", name, ch.Type))
+		return nil, false
+	}
+	if ch.WebWidget != nil {
+		origin := r.Header.Get("Origin")
+		if !slices.Contains(ch.WebWidget.AllowedOrigins, origin) {
+			writeError(w, http.StatusForbidden, "origin_not_allowed",
+				fmt.Sprintf("origin %q may not use channel %q: add it to the Channel's spec.webWidget.allowedOrigins", origin, name))
+			return nil, false
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	return ch, true
+}
+
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.channelFor(w, r); !ok {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// channelInfo is what a widget needs to draw itself.
+func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
+	ch, ok := s.channelFor(w, r)
+	if !ok {
+		return
+	}
+	info := map[string]any{"name": ch.Name, "type": ch.Type, "active": ch.Active, "displayName": ch.DisplayName}
+	if ww := ch.WebWidget; ww != nil {
+		info["title"], info["greeting"], info["color"] = ww.Title, ww.Greeting, ww.Color
+		info["offlineForm"], info["ratings"] = ww.OfflineFormEnabled, ww.Ratings
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// client authenticates the contact behind a request: a widget visitor by their token,
+// an employee on an internal channel by their operator credentials and membership of
+// the channel's client groups.
+func (s *Server) client(w http.ResponseWriter, r *http.Request, ch *config.Channel) (store.Contact, bool) {
+	cred := auth.Credential(r)
+	if ch.WebWidget != nil {
+		c, err := s.engine.ContactByToken(r.Context(), cred)
+		if err == nil && c.Channel != ch.Name {
+			err = chat.Unauthenticated("this visitor token belongs to another channel")
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return store.Contact{}, false
+		}
+		return c, true
+	}
+	name, err := s.verifier.Verify(cred)
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid credentials: send your token as Authorization: Bearer <token>")
+		return store.Contact{}, false
+	}
+	if !s.engine.IsClient(ch.Name, name) {
+		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s is in none of the client groups of channel %q", name, ch.Name))
+		return store.Contact{}, false
+	}
+	contact, err := s.engine.EnsureContact(r.Context(), ch.Name, s.employee(name))
+	if err != nil {
+		s.fail(w, r, err)
+		return store.Contact{}, false
+	}
+	return contact, true
+}
+
+func (s *Server) employee(name string) chat.Identity {
+	p, _ := s.engine.Person(name)
+	return chat.Identity{ExternalID: name, Name: p.DisplayName, Email: p.Email, Phone: p.Phone}
+}
+
+type openRequest struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	// Text, when set, is the first message.
+	Text string `json:"text,omitempty"`
+}
+
+type openResponse struct {
+	// Token is set for a new visitor only: keep it (the widget keeps it in local
+	// storage) to come back to the conversation after a reload.
+	Token        string                   `json:"token,omitempty"`
+	Conversation chat.VisitorConversation `json:"conversation"`
+	Message      *chat.VisitorMessage     `json:"message,omitempty"`
+}
+
+// openConversation starts (or resumes) a contact's conversation.
+func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
+	ch, ok := s.channelFor(w, r)
+	if !ok {
+		return
+	}
+	var req openRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if len(req.Name) > 128 || len(req.Email) > 254 {
+		writeError(w, http.StatusBadRequest, "invalid", "name is at most 128 bytes and email at most 254")
+		return
+	}
+	var opened chat.Opened
+	var err error
+	switch {
+	case ch.Internal != nil:
+		contact, ok := s.client(w, r, ch)
+		if !ok {
+			return
+		}
+		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{ExternalID: contact.ExternalID})
+	case auth.Credential(r) != "":
+		// A returning visitor: resume with the token they hold.
+		contact, ok := s.client(w, r, ch)
+		if !ok {
+			return
+		}
+		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{ExternalID: contact.ExternalID})
+	default:
+		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{Name: req.Name, Email: req.Email})
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp := openResponse{Token: opened.Token, Conversation: s.engine.ConversationForVisitor(opened.Conversation)}
+	if req.Text != "" {
+		if !s.allow("contact:" + opened.Contact.ID) {
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+			return
+		}
+		m, conv, err := s.engine.Inbound(r.Context(), opened.Contact, req.Text, "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		vm := s.engine.ForVisitor(m)
+		resp.Message, resp.Conversation = &vm, s.engine.ConversationForVisitor(conv)
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// clientConversationFor authenticates the client and loads one of their conversations.
+func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request) (store.Contact, store.Conversation, bool) {
+	ch, ok := s.channelFor(w, r)
+	if !ok {
+		return store.Contact{}, store.Conversation{}, false
+	}
+	contact, ok := s.client(w, r, ch)
+	if !ok {
+		return store.Contact{}, store.Conversation{}, false
+	}
+	conv, err := s.engine.ContactConversation(r.Context(), contact, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return store.Contact{}, store.Conversation{}, false
+	}
+	return contact, conv, true
+}
+
+func (s *Server) clientConversation(w http.ResponseWriter, r *http.Request) {
+	if _, conv, ok := s.clientConversationFor(w, r); ok {
+		writeJSON(w, http.StatusOK, s.engine.ConversationForVisitor(conv))
+	}
+}
+
+func (s *Server) clientMessages(w http.ResponseWriter, r *http.Request) {
+	_, conv, ok := s.clientConversationFor(w, r)
+	if !ok {
+		return
+	}
+	after, ok := afterParam(w, r)
+	if !ok {
+		return
+	}
+	msgs, err := s.engine.Messages(r.Context(), conv.ID, after, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]chat.VisitorMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = s.engine.ForVisitor(m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+type sendRequest struct {
+	Text string `json:"text"`
+}
+
+// clientSend stores a contact's message. If their conversation was closed meanwhile,
+// the message starts a new one, which the response names.
+func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
+	contact, _, ok := s.clientConversationFor(w, r)
+	if !ok {
+		return
+	}
+	var req sendRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if !s.allow("contact:" + contact.ID) {
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+		return
+	}
+	m, conv, err := s.engine.Inbound(r.Context(), contact, req.Text, "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"message": s.engine.ForVisitor(m), "conversation": s.engine.ConversationForVisitor(conv)})
+}
+

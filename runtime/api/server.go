@@ -1,0 +1,280 @@
+// Package api is the runtime's HTTP and WebSocket surface: the client API that the
+// web widget and internal clients use, and the operator API behind the console.
+// docs/api.md documents it.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
+
+// Server serves the API.
+type Server struct {
+	engine   *chat.Engine
+	verifier auth.Verifier
+	log      *slog.Logger
+	metrics  *Metrics
+	mux      *http.ServeMux
+	status   func() any
+
+	limitsMu sync.Mutex
+	limits   map[string]*rate.Limiter
+	// MessageRate and MessageBurst limit each contact's messages.
+	MessageRate  rate.Limit
+	MessageBurst int
+	// SendQueue bounds the events waiting for one WebSocket; a client that falls this
+	// far behind is disconnected.
+	SendQueue int
+}
+
+// Options of a server.
+type Options struct {
+	Engine   *chat.Engine
+	Verifier auth.Verifier
+	Log      *slog.Logger
+	Metrics  *Metrics
+	// Status returns the body of GET /status.
+	Status func() any
+	// Web serves the console and widget assets at /, when set.
+	Web http.Handler
+}
+
+// New returns the API server.
+func New(o Options) *Server {
+	s := &Server{engine: o.Engine, verifier: o.Verifier, log: o.Log, metrics: o.Metrics, status: o.Status,
+		mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, MessageRate: 5, MessageBurst: 20, SendQueue: 256}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	if s.status == nil {
+		s.status = func() any { return map[string]string{} }
+	}
+	s.routes()
+	if o.Web != nil {
+		s.mux.Handle("GET /", o.Web)
+	}
+	return s
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ready"}) })
+	s.handle("GET /status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.status()) })
+
+	s.handle("GET /api/v1/channels/{channel}", s.channelInfo)
+	s.handle("OPTIONS /api/v1/channels/{channel}/{rest...}", s.preflight)
+	s.handle("OPTIONS /api/v1/channels/{channel}", s.preflight)
+	s.handle("POST /api/v1/channels/{channel}/conversations", s.openConversation)
+	s.handle("GET /api/v1/channels/{channel}/conversations/{id}", s.clientConversation)
+	s.handle("GET /api/v1/channels/{channel}/conversations/{id}/messages", s.clientMessages)
+	s.handle("POST /api/v1/channels/{channel}/conversations/{id}/messages", s.clientSend)
+	s.handle("GET /api/v1/channels/{channel}/ws", s.clientWS)
+
+	s.handle("GET /api/v1/me", s.operator(s.me))
+	s.handle("PUT /api/v1/me/presence", s.operator(s.presence))
+	s.handle("GET /api/v1/operators", s.operator(s.operators))
+	s.handle("GET /api/v1/conversations", s.operator(s.listConversations))
+	s.handle("GET /api/v1/conversations/{id}", s.operator(s.getConversation))
+	s.handle("GET /api/v1/conversations/{id}/messages", s.operator(s.conversationMessages))
+	s.handle("GET /api/v1/conversations/{id}/activity", s.operator(s.conversationActivity))
+	s.handle("POST /api/v1/conversations/{id}/take", s.operator(s.take))
+	s.handle("POST /api/v1/conversations/{id}/messages", s.operator(s.reply))
+	s.handle("POST /api/v1/conversations/{id}/close", s.operator(s.closeConversation))
+	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
+}
+
+// handle registers a route with request metrics labelled by the route pattern, never
+// by the concrete path (which holds ids).
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	route := pattern
+	s.mux.Handle(pattern, s.metrics.instrument(route, h))
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v))
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// errorBody is every error response: {"error": {"code": ..., "message": ...}}.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b)
+}
+
+// fail answers with the status an engine error calls for. Internal errors are logged
+// and answered without detail: they may name tables or hosts.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch chat.KindOf(err) {
+	case chat.KindInvalid:
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	case chat.KindUnauthenticated:
+		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+	case chat.KindForbidden:
+		writeError(w, http.StatusForbidden, "forbidden", err.Error())
+	case chat.KindNotFound:
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	case chat.KindConflict:
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case chat.KindUnavailable:
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+	default:
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", "not found")
+			return
+		}
+		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error: see the runtime's log")
+	}
+}
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data and bodies
+// over the limit, with a message that says what is wrong.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+		return false
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty: send a JSON object")
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_json", "invalid JSON: "+err.Error())
+	}
+	return false
+}
+
+// afterParam reads ?after=N.
+func afterParam(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	v := r.URL.Query().Get("after")
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeError(w, http.StatusBadRequest, "invalid", "after must be a message sequence number (0 or more)")
+		return 0, false
+	}
+	return n, true
+}
+
+// allow spends one message of a contact's (or operator's) allowance.
+func (s *Server) allow(key string) bool {
+	s.limitsMu.Lock()
+	l := s.limits[key]
+	if l == nil {
+		if len(s.limits) > 100_000 {
+			s.limits = map[string]*rate.Limiter{} // forget idle limiters rather than grow without bound
+		}
+		l = rate.NewLimiter(s.MessageRate, s.MessageBurst)
+		s.limits[key] = l
+	}
+	s.limitsMu.Unlock()
+	return l.Allow()
+}
+
+// Metrics of the API.
+type Metrics struct {
+	requests    *prometheus.HistogramVec
+	connections *prometheus.GaugeVec
+}
+
+// NewMetrics creates the API metrics, registered with reg when it is not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_runtime_http_request_duration_seconds",
+			Help:    "HTTP requests by route, method and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "code"}),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_runtime_websocket_connections",
+			Help: "Open WebSocket connections by role (visitor, client, operator).",
+		}, []string{"role"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.connections)
+	}
+	return m
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets the WebSocket upgrader reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (m *Metrics) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r)
+		m.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+	})
+}

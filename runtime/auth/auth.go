@@ -1,0 +1,88 @@
+// Package auth authenticates operators (and employees chatting as internal clients).
+// A Verifier turns a bearer credential into an operator name; tokens from the
+// LiveChat's tokens Secret are one Verifier, and an OIDC verifier can stand beside it.
+package auth
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+)
+
+// ErrUnauthenticated means no credential or a wrong one. It never says which.
+var ErrUnauthenticated = errors.New("missing or invalid credentials")
+
+// Verifier checks a bearer credential.
+type Verifier interface {
+	// Verify returns the operator name the credential belongs to.
+	Verify(credential string) (string, error)
+}
+
+// Tokens verifies static bearer tokens, one per operator, as kept in the LiveChat's
+// tokens Secret. It can be replaced live when the Secret changes.
+type Tokens struct {
+	byHash atomic.Pointer[map[[32]byte]string]
+}
+
+// NewTokens returns a verifier of the given operator → token map.
+func NewTokens(tokens map[string][]byte) *Tokens {
+	t := &Tokens{}
+	t.Set(tokens)
+	return t
+}
+
+// Set replaces the tokens. Empty tokens are ignored: they would let anyone in.
+func (t *Tokens) Set(tokens map[string][]byte) {
+	m := make(map[[32]byte]string, len(tokens))
+	for name, tok := range tokens {
+		tok := []byte(strings.TrimSpace(string(tok)))
+		if len(tok) == 0 {
+			continue
+		}
+		m[sha256.Sum256(tok)] = name
+	}
+	t.byHash.Store(&m)
+}
+
+// Verify implements Verifier. Tokens are looked up by their SHA-256, so the time taken
+// tells nothing about how much of a guess is right.
+func (t *Tokens) Verify(credential string) (string, error) {
+	if credential == "" {
+		return "", ErrUnauthenticated
+	}
+	m := t.byHash.Load()
+	if m == nil {
+		return "", ErrUnauthenticated
+	}
+	if name, ok := (*m)[sha256.Sum256([]byte(credential))]; ok {
+		return name, nil
+	}
+	return "", ErrUnauthenticated
+}
+
+// Chain tries verifiers in turn.
+type Chain []Verifier
+
+// Verify implements Verifier.
+func (c Chain) Verify(credential string) (string, error) {
+	for _, v := range c {
+		if name, err := v.Verify(credential); err == nil {
+			return name, nil
+		}
+	}
+	return "", ErrUnauthenticated
+}
+
+// Credential reads a bearer credential from the Authorization header, or from the
+// access_token query parameter, which browsers need for WebSockets.
+func Credential(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			return strings.TrimSpace(h[7:])
+		}
+		return ""
+	}
+	return r.URL.Query().Get("access_token")
+}

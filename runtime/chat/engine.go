@@ -1,0 +1,257 @@
+// Package chat is the runtime's conversation engine: it opens conversations for
+// contacts, carries messages both ways, lets operators take, answer and close chats,
+// and turns every committed change into live events for the connected consoles and
+// widgets. Routing decisions are made by the router it is given.
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/hub"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// MaxMessageLength bounds a message's text, in bytes.
+const MaxMessageLength = 4096
+
+// Engine is the conversation engine of one LiveChat.
+type Engine struct {
+	store   store.Store
+	hub     *hub.Hub
+	now     func() time.Time
+	view    atomic.Pointer[view]
+	metrics *Metrics
+	stop    func()
+}
+
+// Options of an engine.
+type Options struct {
+	Now     func() time.Time
+	Metrics *Metrics
+}
+
+// New returns an engine serving cfg from s, publishing live events to h.
+func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
+	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.metrics == nil {
+		e.metrics = NewMetrics(nil)
+	}
+	e.view.Store(newView(cfg))
+	e.stop = s.Subscribe(e.onChange)
+	return e
+}
+
+// Close stops the engine's subscription to the store.
+func (e *Engine) Close() { e.stop() }
+
+// Apply switches to a new configuration. Conversations, connections and in-flight
+// requests carry on; what changed applies from the next request on.
+func (e *Engine) Apply(cfg *config.Config) { e.view.Store(newView(cfg)) }
+
+// Config returns the configuration in force and its revision.
+func (e *Engine) Config() (*config.Config, string) {
+	v := e.view.Load()
+	return v.cfg, v.revision
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Hub returns the engine's hub.
+func (e *Engine) Hub() *hub.Hub { return e.hub }
+
+// newID returns a random, URL-safe identifier.
+func newID() string {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// newToken returns a visitor token and the hash stored in its place.
+func newToken() (token, hash string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, HashToken(token)
+}
+
+// HashToken is how visitor tokens are stored: never in the clear.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func validText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return "", Invalid("text is empty: send at least one character")
+	case len(text) > MaxMessageLength:
+		return "", Invalid(fmt.Sprintf("text is %d bytes long: the limit is %d", len(text), MaxMessageLength))
+	case !utf8.ValidString(text):
+		return "", Invalid("text is not valid UTF-8")
+	}
+	return text, nil
+}
+
+// Identity names a contact on a channel.
+type Identity struct {
+	// ExternalID is the contact's id on the channel: a Telegram chat id, an employee's
+	// name; empty for a new widget visitor, who gets a fresh one.
+	ExternalID string
+	Name       string
+	Email      string
+	Phone      string
+}
+
+// Opened is a conversation opened for a contact.
+type Opened struct {
+	Conversation store.Conversation
+	Contact      store.Contact
+	// Token is the visitor's credential, set only when a new widget visitor was created.
+	Token string
+}
+
+// channel returns an active channel of the configuration, or an error that says why not.
+func (v *view) activeChannel(name string) (*config.Channel, error) {
+	ch := v.channels[name]
+	if ch == nil {
+		return nil, NotFound(fmt.Sprintf("channel %q does not exist", name))
+	}
+	if !ch.Active {
+		return nil, Unavailable(fmt.Sprintf("channel %q is switched off", name))
+	}
+	return ch, nil
+}
+
+// Open returns the contact's open conversation on a channel, or starts one. A new
+// widget visitor (no ExternalID) is created with a fresh token.
+func (e *Engine) Open(ctx context.Context, channel string, id Identity) (Opened, error) {
+	v := e.view.Load()
+	ch, err := v.activeChannel(channel)
+	if err != nil {
+		return Opened{}, err
+	}
+	var out Opened
+	c := store.Contact{ID: newID(), Channel: channel, ExternalID: id.ExternalID, Name: id.Name, Email: id.Email, Phone: id.Phone}
+	if c.ExternalID == "" {
+		c.ExternalID = c.ID
+		out.Token, c.TokenHash = newToken()
+	}
+	if out.Contact, err = e.store.UpsertContact(ctx, c); err != nil {
+		return Opened{}, err
+	}
+	if out.Conversation, err = e.openConversation(ctx, v, ch, out.Contact); err != nil {
+		return Opened{}, err
+	}
+	return out, nil
+}
+
+// EnsureContact returns the contact of a known identity on a channel, creating it.
+func (e *Engine) EnsureContact(ctx context.Context, channel string, id Identity) (store.Contact, error) {
+	return e.store.UpsertContact(ctx, store.Contact{ID: newID(), Channel: channel, ExternalID: id.ExternalID,
+		Name: id.Name, Email: id.Email, Phone: id.Phone})
+}
+
+// openConversation returns the contact's open conversation on ch or starts a new one.
+func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Channel, contact store.Contact) (store.Conversation, error) {
+	open, err := e.store.Conversations(ctx, store.ConversationFilter{ContactID: contact.ID,
+		States: []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive}})
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	for _, c := range open {
+		if c.Channel == ch.Name {
+			return c, nil
+		}
+	}
+	now := e.now()
+	conv := store.Conversation{ID: newID(), Channel: ch.Name, Queue: ch.Queue, ContactID: contact.ID, State: store.StateQueued, QueuedAt: &now}
+	if ch.Bot != nil {
+		conv.State, conv.QueuedAt = store.StateBot, nil
+	}
+	conv, err = e.store.CreateConversation(ctx, conv, store.Activity{Type: "ChatStarted", Actor: "contact:" + contact.ID,
+		Detail: "channel " + ch.Name + ", queue " + ch.Queue})
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	e.metrics.conversationsStarted.WithLabelValues(string(ch.Type)).Inc()
+	return conv, nil
+}
+
+// ContactByToken finds a widget visitor by their token.
+func (e *Engine) ContactByToken(ctx context.Context, token string) (store.Contact, error) {
+	if token == "" {
+		return store.Contact{}, Unauthenticated("missing visitor token")
+	}
+	c, err := e.store.ContactByToken(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Contact{}, Unauthenticated("unknown visitor token")
+	}
+	return c, err
+}
+
+// ContactConversation returns a conversation of the contact; another contact's
+// conversation is reported as not found, revealing nothing.
+func (e *Engine) ContactConversation(ctx context.Context, contact store.Contact, id string) (store.Conversation, error) {
+	c, err := e.store.Conversation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.ContactID != contact.ID) {
+		return store.Conversation{}, NotFound("no such conversation")
+	}
+	return c, err
+}
+
+// Inbound stores a message from a contact. It goes to the contact's open conversation
+// on the channel, or starts a new one when the last one was closed. A message the
+// provider delivers again (same providerID) is stored once.
+func (e *Engine) Inbound(ctx context.Context, contact store.Contact, text, providerID string) (store.Message, store.Conversation, error) {
+	text, err := validText(text)
+	if err != nil {
+		return store.Message{}, store.Conversation{}, err
+	}
+	v := e.view.Load()
+	ch, err := v.activeChannel(contact.Channel)
+	if err != nil {
+		return store.Message{}, store.Conversation{}, err
+	}
+	conv, err := e.openConversation(ctx, v, ch, contact)
+	if err != nil {
+		return store.Message{}, store.Conversation{}, err
+	}
+	m, dup, err := e.store.AppendMessage(ctx, ch.Name, store.Message{ConversationID: conv.ID, Direction: store.DirectionIn,
+		AuthorKind: "contact", Text: text, ProviderID: providerID})
+	if err != nil {
+		return store.Message{}, store.Conversation{}, err
+	}
+	if !dup {
+		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionIn)).Inc()
+	}
+	return m, conv, nil
+}
+
+// Messages returns a conversation's messages after a sequence number.
+func (e *Engine) Messages(ctx context.Context, conversationID string, after int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	return e.store.Messages(ctx, conversationID, after, limit)
+}

@@ -1,0 +1,103 @@
+package chat
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// Topics of the hub.
+func TopicConversation(id string) string { return "conv:" + id }
+
+// TopicVisitor carries the visitor's view of a conversation.
+func TopicVisitor(id string) string { return "visitor:" + id }
+
+// TopicQueue carries a queue's conversations and messages to operator consoles.
+func TopicQueue(q string) string { return "queue:" + q }
+
+// TopicOperators carries presence changes.
+const TopicOperators = "operators"
+
+// Event is what consoles receive over their WebSocket.
+type Event struct {
+	Type         string               `json:"type"`
+	Message      *store.Message       `json:"message,omitempty"`
+	Conversation *store.Conversation  `json:"conversation,omitempty"`
+	Operator     *store.Operator      `json:"operator,omitempty"`
+	Snapshot     []store.Conversation `json:"conversations,omitempty"`
+	Operators    []store.Operator     `json:"operators,omitempty"`
+	Messages     []store.Message      `json:"messages,omitempty"`
+}
+
+// VisitorMessage is a message as the contact sees it: no internal ids, the operator
+// by display name.
+type VisitorMessage struct {
+	Seq        int64     `json:"seq"`
+	Direction  string    `json:"direction"`
+	AuthorKind string    `json:"authorKind"`
+	AuthorName string    `json:"authorName,omitempty"`
+	Text       string    `json:"text"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// VisitorConversation is a conversation as the contact sees it.
+type VisitorConversation struct {
+	ID           string `json:"id"`
+	Channel      string `json:"channel"`
+	State        string `json:"state"`
+	OperatorName string `json:"operatorName,omitempty"`
+}
+
+// VisitorEvent is what widgets receive.
+type VisitorEvent struct {
+	Type         string               `json:"type"`
+	Message      *VisitorMessage      `json:"message,omitempty"`
+	Conversation *VisitorConversation `json:"conversation,omitempty"`
+	Messages     []VisitorMessage     `json:"messages,omitempty"`
+}
+
+// ForVisitor turns a message into the visitor's view of it.
+func (e *Engine) ForVisitor(m store.Message) VisitorMessage {
+	vm := VisitorMessage{Seq: m.Seq, Direction: string(m.Direction), AuthorKind: m.AuthorKind, Text: m.Text, CreatedAt: m.CreatedAt}
+	if m.Author != "" {
+		vm.AuthorName = e.view.Load().displayName(m.Author)
+	}
+	return vm
+}
+
+// ConversationForVisitor turns a conversation into the visitor's view of it.
+func (e *Engine) ConversationForVisitor(c store.Conversation) VisitorConversation {
+	vc := VisitorConversation{ID: c.ID, Channel: c.Channel, State: string(c.State)}
+	if c.Operator != "" && c.State == store.StateActive {
+		vc.OperatorName = e.view.Load().displayName(c.Operator)
+	}
+	return vc
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain data types only
+	}
+	return b
+}
+
+// onChange publishes a committed change: the full view to operators, the visitor's
+// view to the visitor. Each payload is encoded once for all subscribers.
+func (e *Engine) onChange(c store.Change) {
+	switch c.Kind {
+	case store.ChangeMessage:
+		m := c.Message
+		e.hub.Publish(mustJSON(Event{Type: "message", Message: m}), TopicConversation(m.ConversationID), TopicQueue(m.Queue))
+		vm := e.ForVisitor(*m)
+		e.hub.Publish(mustJSON(VisitorEvent{Type: "message", Message: &vm}), TopicVisitor(m.ConversationID))
+	case store.ChangeConversation:
+		conv := c.Conversation
+		e.hub.Publish(mustJSON(Event{Type: "conversation", Conversation: conv}), TopicConversation(conv.ID), TopicQueue(conv.Queue))
+		vc := e.ConversationForVisitor(*conv)
+		e.hub.Publish(mustJSON(VisitorEvent{Type: "conversation", Conversation: &vc}), TopicVisitor(conv.ID))
+	case store.ChangeOperator:
+		e.hub.Publish(mustJSON(Event{Type: "operator", Operator: c.Operator}), TopicOperators)
+	}
+}

@@ -1,0 +1,60 @@
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// Metrics of the engine. Labels are channel types, directions and states: never a
+// conversation, contact or operator.
+type Metrics struct {
+	messages             *prometheus.CounterVec
+	conversationsStarted *prometheus.CounterVec
+}
+
+// NewMetrics creates the engine's metrics, registered with reg when it is not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_messages_total",
+			Help: "Messages stored, by channel type and direction (in from contacts, out to them).",
+		}, []string{"channel_type", "direction"}),
+		conversationsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_conversations_started_total",
+			Help: "Conversations started, by channel type.",
+		}, []string{"channel_type"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.messages, m.conversationsStarted)
+	}
+	return m
+}
+
+// ConversationsCollector reports conversations by state from the store at scrape time,
+// so every replica reports the same truth.
+type ConversationsCollector struct {
+	Store store.Store
+}
+
+var conversationsDesc = prometheus.NewDesc("switchboard_runtime_conversations",
+	"Conversations by state.", []string{"state"}, nil)
+
+// Describe implements prometheus.Collector.
+func (c ConversationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- conversationsDesc }
+
+// Collect implements prometheus.Collector.
+func (c ConversationsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.Store.CountByState(ctx)
+	if err != nil {
+		return
+	}
+	for _, s := range []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive, store.StateClosed, store.StateMissed} {
+		ch <- prometheus.MustNewConstMetric(conversationsDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+}

@@ -1,0 +1,202 @@
+// Package server wires the runtime together: configuration source, store, engine, API
+// and metrics, and runs them until the context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-chat/switchboard/runtime/api"
+	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/hub"
+	"github.com/switchboard-chat/switchboard/runtime/source"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
+	"github.com/switchboard-chat/switchboard/runtime/web"
+)
+
+// Options of a runtime.
+type Options struct {
+	HTTPAddress    string
+	MetricsAddress string
+	// DataDir holds the embedded SQLite database.
+	DataDir string
+	Source  source.Source
+	Log     *slog.Logger
+	// Ready, when set, receives the HTTP listener's address once the runtime serves.
+	Ready func(httpAddr, metricsAddr string)
+	// Now is the clock, for tests.
+	Now func() time.Time
+}
+
+// Runtime is a running runtime's state, for /status.
+type Runtime struct {
+	mu        sync.Mutex
+	revision  string
+	appliedAt time.Time
+	liveChat  string
+	driver    string
+	problems  int
+	restart   string
+}
+
+// Status is the body of GET /status.
+type Status struct {
+	LiveChat       string    `json:"liveChat"`
+	ConfigRevision string    `json:"configRevision"`
+	AppliedAt      time.Time `json:"appliedAt"`
+	Storage        string    `json:"storage"`
+	Problems       int       `json:"problems"`
+	RestartNeeded  string    `json:"restartNeeded,omitempty"`
+}
+
+func (rt *Runtime) status() any {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return Status{LiveChat: rt.liveChat, ConfigRevision: rt.revision, AppliedAt: rt.appliedAt, Storage: rt.driver,
+		Problems: rt.problems, RestartNeeded: rt.restart}
+}
+
+// Run runs the runtime until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	snapshots := make(chan source.Snapshot, 1)
+	srcErr := make(chan error, 1)
+	go func() {
+		srcErr <- o.Source.Run(ctx, func(s source.Snapshot) {
+			select {
+			case <-snapshots: // only the newest matters
+			default:
+			}
+			snapshots <- s
+		})
+	}()
+	var first source.Snapshot
+	select {
+	case first = <-snapshots:
+	case err := <-srcErr:
+		return fmt.Errorf("reading the configuration: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := openStore(ctx, first, o.DataDir, reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg.MustRegister(chat.ConversationsCollector{Store: st})
+
+	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg)})
+	defer engine.Close()
+	tokens := auth.NewTokens(nil)
+	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver}
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",
+		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
+	reg.MustRegister(info)
+	applySnapshot := func(s source.Snapshot) {
+		engine.Apply(s.Config)
+		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
+		rev := s.Config.Revision()
+		info.Reset()
+		info.WithLabelValues(rev).Set(1)
+		rt.mu.Lock()
+		rt.revision, rt.appliedAt, rt.liveChat, rt.problems = rev, time.Now().UTC(), s.Config.LiveChat.Name, len(s.Problems)
+		if d := s.Config.LiveChat.Storage.Driver; d != rt.driver {
+			rt.restart = fmt.Sprintf("storage changed from %s to %s: restart the runtime to switch", rt.driver, d)
+			log.Warn(rt.restart)
+		}
+		rt.mu.Unlock()
+		log.Info("configuration applied", "revision", rev)
+	}
+	applySnapshot(first)
+
+	apiServer := api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
+		Status: rt.status, Web: web.Handler()})
+	httpLn, err := net.Listen("tcp", o.HTTPAddress)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.HTTPAddress, err)
+	}
+	metricsLn, err := net.Listen("tcp", o.MetricsAddress)
+	if err != nil {
+		httpLn.Close()
+		return fmt.Errorf("listening on %s: %w", o.MetricsAddress, err)
+	}
+	httpSrv := &http.Server{Handler: apiServer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- httpSrv.Serve(httpLn) }()
+	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
+	log.Info("runtime serving", "http", httpLn.Addr().String(), "metrics", metricsLn.Addr().String(),
+		"livechat", first.Config.LiveChat.Name, "storage", first.Config.LiveChat.Storage.Driver)
+	if o.Ready != nil {
+		o.Ready(httpLn.Addr().String(), metricsLn.Addr().String())
+	}
+
+	var runErr error
+loop:
+	for {
+		select {
+		case s := <-snapshots:
+			applySnapshot(s)
+		case err := <-srcErr:
+			if err != nil {
+				runErr = fmt.Errorf("configuration source: %w", err)
+			}
+			break loop
+		case err := <-serveErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				runErr = err
+			}
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShutdown()
+	_ = httpSrv.Shutdown(shutdown)
+	_ = metricsSrv.Shutdown(shutdown)
+	return runErr
+}
+
+// openStore opens the storage the configuration names.
+func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer) (store.Store, error) {
+	st := s.Config.LiveChat.Storage
+	opts := sqlstore.Options{Metrics: reg}
+	switch st.Driver {
+	case config.StoragePostgres:
+		uri := s.Secret(st.PostgresURI.Name, st.PostgresURI.Key)
+		if len(uri) == 0 {
+			return nil, fmt.Errorf("storage is postgres but Secret %q has no key %q", st.PostgresURI.Name, st.PostgresURI.Key)
+		}
+		return sqlstore.OpenPostgres(ctx, string(uri), opts)
+	default:
+		if dataDir == "" {
+			return nil, errors.New("embedded storage needs --data-dir")
+		}
+		return sqlstore.OpenSQLite(ctx, dataDir, opts)
+	}
+}

@@ -1,0 +1,137 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/manifests"
+)
+
+// Files compiles the five kinds from manifest files, as the operator would, and
+// recompiles whenever a file in the directory changes.
+type Files struct {
+	Dir string
+	// LiveChat picks one LiveChat when the files hold several.
+	LiveChat string
+	// Namespace of objects that name none.
+	Namespace string
+	Log       *slog.Logger
+}
+
+// Load compiles the files once.
+func (f *Files) Load() (Snapshot, error) {
+	set, err := manifests.ReadPaths(f.Dir)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	objs := make([]runtime.Object, 0, len(set.Objects))
+	for _, o := range set.Objects {
+		objs = append(objs, o.Object)
+	}
+	ns := f.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	var in *config.Input
+	var names []string
+	for _, candidate := range config.Gather(objs, ns) {
+		names = append(names, candidate.LiveChat.Name)
+		if f.LiveChat == "" || candidate.LiveChat.Name == f.LiveChat {
+			c := candidate
+			if in != nil {
+				return Snapshot{}, fmt.Errorf("%s holds several LiveChats (%v): choose one with --livechat", f.Dir, names)
+			}
+			in = &c
+		}
+	}
+	if in == nil {
+		return Snapshot{}, fmt.Errorf("no LiveChat %q in %s (found %v)", f.LiveChat, f.Dir, names)
+	}
+	// Learn which Secrets the configuration names, gather their values from the
+	// manifests and the environment, then compile again checking against them.
+	in.Secrets = nil
+	first, _ := config.Compile(*in)
+	values := map[string]map[string][]byte{}
+	for _, o := range set.Objects {
+		if s, ok := o.Object.(*corev1.Secret); ok {
+			values[s.Name] = s.Data
+		}
+	}
+	envSecrets(first, values)
+	in.Secrets = map[string][]string{}
+	for name, kv := range values {
+		for k := range kv {
+			in.Secrets[name] = append(in.Secrets[name], k)
+		}
+	}
+	cfg, problems := config.Compile(*in)
+	snap := Snapshot{Config: cfg, Secrets: map[string]map[string][]byte{}, Problems: problems}
+	for _, s := range cfg.Secrets {
+		if v, ok := values[s.Name]; ok {
+			snap.Secrets[s.Name] = v
+		}
+	}
+	return snap, nil
+}
+
+// Run implements Source.
+func (f *Files) Run(ctx context.Context, apply func(Snapshot)) error {
+	snap, err := f.Load()
+	if err != nil {
+		return err
+	}
+	f.report(snap)
+	apply(snap)
+	last := snap.Config.Revision()
+
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	_ = filepath.WalkDir(f.Dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = w.Add(p)
+		}
+		return nil
+	})
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Events:
+			// Editors write in several steps: wait for the files to settle.
+			debounce = time.After(200 * time.Millisecond)
+		case err := <-w.Errors:
+			f.Log.Warn("watching manifests", "error", err)
+		case <-debounce:
+			snap, err := f.Load()
+			if err != nil {
+				f.Log.Error("manifests changed but cannot be read; keeping the configuration in force", "error", err)
+				continue
+			}
+			if rev := snap.Config.Revision(); rev != last {
+				last = rev
+				f.report(snap)
+				apply(snap)
+			}
+		}
+	}
+}
+
+func (f *Files) report(s Snapshot) {
+	for _, p := range s.Problems {
+		f.Log.Warn("configuration problem", "problem", p.String())
+	}
+	f.Log.Info("configuration compiled from manifests", "dir", f.Dir, "revision", s.Config.Revision(), "problems", len(s.Problems))
+}

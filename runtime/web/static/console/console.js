@@ -1,0 +1,126 @@
+// The operator console: REST for actions, one WebSocket for everything live.
+"use strict";
+const state = { token: sessionStorage.getItem("switchboard-token") || "", me: null, convs: new Map(), selected: null, messages: new Map() };
+const $ = (id) => document.getElementById(id);
+
+async function call(method, path, body) {
+  const res = await fetch(path, { method, headers: { "Authorization": "Bearer " + state.token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
+  return data;
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  Object.assign(e, attrs || {});
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function renderList() {
+  const list = $("list");
+  list.replaceChildren();
+  const convs = [...state.convs.values()].filter((c) => c.state !== "Closed" && c.state !== "Missed")
+    .sort((a, b) => (a.queuedAt || a.createdAt).localeCompare(b.queuedAt || b.createdAt));
+  for (const c of convs) {
+    const row = el("div", { className: "conv" + (c.id === state.selected ? " selected" : ""), onclick: () => select(c.id) },
+      el("span", { className: "state " + c.state, textContent: c.state }), " ", c.queue,
+      el("div", { className: "who", textContent: c.operator ? "with " + c.operator : "waiting since " + new Date(c.queuedAt || c.createdAt).toLocaleTimeString() }));
+    row.dataset.id = c.id;
+    list.append(row);
+  }
+}
+
+function renderChat() {
+  const c = state.convs.get(state.selected);
+  const head = $("chat-head");
+  head.replaceChildren();
+  $("messages").replaceChildren();
+  const mine = c && c.operator === state.me.name && (c.state === "Active" || c.state === "Assigned");
+  $("reply").disabled = $("send").disabled = !(mine || (c && state.me.supervisor && c.state === "Active"));
+  if (!c) return;
+  head.append(el("strong", { textContent: "Conversation " + c.id + " " }), el("span", { className: "state " + c.state, textContent: c.state }), " ");
+  if (c.state === "Queued" || (c.state === "Assigned" && c.operator === state.me.name)) {
+    head.append(el("button", { id: "take", textContent: c.state === "Queued" ? "Take" : "Accept", onclick: () => act("take") }));
+  }
+  if (c.state !== "Closed" && (mine || state.me.supervisor)) head.append(" ", el("button", { id: "close", textContent: "Close", onclick: () => act("close") }));
+  const msgs = [...(state.messages.get(c.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
+  for (const m of msgs) {
+    $("messages").append(el("div", { className: "msg " + m.direction },
+      el("div", { className: "who", textContent: m.author || m.authorKind }), m.text));
+  }
+  $("messages").scrollTop = $("messages").scrollHeight;
+}
+
+function addMessage(m) {
+  if (!state.messages.has(m.conversationID)) state.messages.set(m.conversationID, new Map());
+  state.messages.get(m.conversationID).set(m.seq, m);
+}
+
+async function select(id) {
+  state.selected = id;
+  $("chat-error").textContent = "";
+  const data = await call("GET", "/api/v1/conversations/" + id + "/messages");
+  data.messages.forEach(addMessage);
+  renderList(); renderChat();
+}
+
+async function act(action) {
+  try {
+    const c = await call("POST", "/api/v1/conversations/" + state.selected + "/" + action);
+    state.convs.set(c.id, c);
+    renderList(); renderChat();
+  } catch (e) { $("chat-error").textContent = e.message; }
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(proto + "//" + location.host + "/api/v1/operator/ws?access_token=" + encodeURIComponent(state.token));
+  ws.onmessage = (ev) => {
+    const e = JSON.parse(ev.data);
+    if (e.type === "snapshot") { state.convs = new Map(e.conversations.map((c) => [c.id, c])); }
+    if (e.type === "conversation") state.convs.set(e.conversation.id, e.conversation);
+    if (e.type === "message") addMessage(e.message);
+    if (e.type === "operator" && e.operator.name === state.me.name) showPresence(e.operator);
+    renderList(); renderChat();
+  };
+  ws.onclose = () => setTimeout(connect, 1000);
+}
+
+function showPresence(op) {
+  $("presence").value = op.presence;
+  $("activate").hidden = op.active;
+}
+
+async function start() {
+  try {
+    state.me = await call("GET", "/api/v1/me");
+  } catch (e) {
+    $("login-error").textContent = e.message;
+    return;
+  }
+  sessionStorage.setItem("switchboard-token", state.token);
+  $("login").hidden = true; $("app").hidden = false;
+  $("who").textContent = state.me.displayName + (state.me.supervisor ? " (supervisor)" : "");
+  $("presence").disabled = false;
+  const ops = await call("GET", "/api/v1/operators");
+  const mine = ops.operators.find((o) => o.name === state.me.name);
+  if (mine) showPresence(mine); else $("presence").value = "offline";
+  connect();
+}
+
+$("login-form").onsubmit = (e) => { e.preventDefault(); state.token = $("token").value.trim(); start(); };
+$("presence").onchange = async () => showPresence(await call("PUT", "/api/v1/me/presence", { presence: $("presence").value }));
+$("activate").onclick = async () => showPresence(await call("PUT", "/api/v1/me/presence", { presence: $("presence").value, active: true }));
+$("reply-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const text = $("reply").value;
+  if (!text.trim()) return;
+  try {
+    addMessage(await call("POST", "/api/v1/conversations/" + state.selected + "/messages", { text }));
+    $("reply").value = "";
+    renderChat();
+  } catch (err) { $("chat-error").textContent = err.message; }
+};
+if (state.token) start();
