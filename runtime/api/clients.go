@@ -247,4 +247,3 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"message": s.engine.ForVisitor(m), "conversation": s.engine.ConversationForVisitor(conv)})
 }
-

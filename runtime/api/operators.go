@@ -29,7 +29,9 @@ func (s *Server) operator(h operatorHandler) http.HandlerFunc {
 	}
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, me chat.Me) { writeJSON(w, http.StatusOK, me) }
+func (s *Server) me(w http.ResponseWriter, r *http.Request, me chat.Me) {
+	writeJSON(w, http.StatusOK, me)
+}
 
 type presenceRequest struct {
 	Presence store.Presence `json:"presence"`

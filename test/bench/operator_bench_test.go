@@ -64,8 +64,8 @@ func platform(ns string, i int) []client.Object {
 	for c := range channelsPerChat {
 		objs = append(objs, &chatv1alpha1.Channel{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-widget-%d", lc, c), Namespace: ns},
 			Spec: chatv1alpha1.ChannelSpec{LiveChatRef: chatv1alpha1.LiveChatReference{Name: lc},
-				QueueRef: chatv1alpha1.LocalObjectReference{Name: fmt.Sprintf("%s-queue-%d", lc, c%queuesPerChat)},
-				Type:     chatv1alpha1.ChannelWebWidget,
+				QueueRef:  chatv1alpha1.LocalObjectReference{Name: fmt.Sprintf("%s-queue-%d", lc, c%queuesPerChat)},
+				Type:      chatv1alpha1.ChannelWebWidget,
 				WebWidget: &chatv1alpha1.WebWidgetChannel{AllowedOrigins: []string{"https://www.example.com"}}}})
 	}
 	objs = append(objs, &chatv1alpha1.NotificationPolicy{ObjectMeta: metav1.ObjectMeta{Name: lc + "-notify", Namespace: ns},
