@@ -177,7 +177,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientConversationFor authenticates the client and loads one of their conversations.
-func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request) (store.Contact, store.Conversation, bool) {
+func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request, id string) (store.Contact, store.Conversation, bool) {
 	ch, ok := s.channelFor(w, r)
 	if !ok {
 		return store.Contact{}, store.Conversation{}, false
@@ -186,7 +186,7 @@ func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request) (
 	if !ok {
 		return store.Contact{}, store.Conversation{}, false
 	}
-	conv, err := s.engine.ContactConversation(r.Context(), contact, r.PathValue("id"))
+	conv, err := s.engine.ContactConversation(r.Context(), contact, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return store.Contact{}, store.Conversation{}, false
@@ -195,13 +195,13 @@ func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request) (
 }
 
 func (s *Server) clientConversation(w http.ResponseWriter, r *http.Request) {
-	if _, conv, ok := s.clientConversationFor(w, r); ok {
+	if _, conv, ok := s.clientConversationFor(w, r, r.PathValue("id")); ok {
 		writeJSON(w, http.StatusOK, s.engine.ConversationForVisitor(conv))
 	}
 }
 
 func (s *Server) clientMessages(w http.ResponseWriter, r *http.Request) {
-	_, conv, ok := s.clientConversationFor(w, r)
+	_, conv, ok := s.clientConversationFor(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -228,7 +228,7 @@ type sendRequest struct {
 // clientSend stores a contact's message. If their conversation was closed meanwhile,
 // the message starts a new one, which the response names.
 func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
-	contact, _, ok := s.clientConversationFor(w, r)
+	contact, _, ok := s.clientConversationFor(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}

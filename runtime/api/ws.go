@@ -152,7 +152,7 @@ type clientEvent struct {
 // after ?after=, then every change live. The client sends messages as
 // {"type":"message","text":"..."}.
 func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
-	contact, conv, ok := s.clientConversationFor(w, r)
+	contact, conv, ok := s.clientConversationFor(w, r, r.URL.Query().Get("conversation"))
 	if !ok {
 		return
 	}

@@ -1,0 +1,311 @@
+// Package e2e drives the runtime through its real HTTP and WebSocket surface: a
+// visitor in the widget, operators in their consoles, on SQLite and on PostgreSQL.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-chat/switchboard/internal/pgtest"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
+	"github.com/switchboard-chat/switchboard/runtime/server"
+	"github.com/switchboard-chat/switchboard/runtime/source"
+)
+
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	if pg, err = pgtest.StartOrSkip(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if pg != nil {
+		pg.Stop()
+	}
+	os.Exit(code)
+}
+
+const origin = "http://localhost:8080"
+
+// runtime is one running runtime process (in this test process).
+type runtime struct {
+	base    string
+	metrics string
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// manifestsDir copies config/samples into a temporary directory, where a test may
+// change them.
+func manifestsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// edit rewrites a manifest file, replacing old with new.
+func edit(t *testing.T, dir, file, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("%s does not contain %q", file, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startRuntime(t testing.TB, src source.Source, dataDir string) *runtime {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]string, 1)
+	rt := &runtime{cancel: cancel, done: make(chan error, 1)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() {
+		rt.done <- server.Run(ctx, server.Options{HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0", DataDir: dataDir,
+			Source: src, Log: log, Ready: func(h, m string) { ready <- [2]string{h, m} }})
+	}()
+	select {
+	case addrs := <-ready:
+		rt.base, rt.metrics = "http://"+addrs[0], "http://"+addrs[1]
+	case err := <-rt.done:
+		cancel()
+		t.Fatalf("runtime exited: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("runtime did not start")
+	}
+	t.Cleanup(rt.stop)
+	return rt
+}
+
+func (rt *runtime) stop() {
+	if rt.cancel == nil {
+		return
+	}
+	rt.cancel()
+	<-rt.done
+	rt.cancel = nil
+}
+
+// standalone starts a runtime on the sample manifests in dir with SQLite in dataDir.
+func standalone(t testing.TB, dir, dataDir string) *runtime {
+	return startRuntime(t, &source.Files{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, dataDir)
+}
+
+// call makes a request and decodes the JSON answer into out (when not nil).
+func call(t testing.TB, method, u, token string, body any, out any, headers ...string) int {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, u, res.StatusCode, data, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// visitor is a widget visitor.
+type visitor struct {
+	rt           *runtime
+	channel      string
+	token        string
+	conversation string
+}
+
+type visitorOpen struct {
+	Token        string `json:"token"`
+	Conversation struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	} `json:"conversation"`
+}
+
+func newVisitor(t testing.TB, rt *runtime, text string) *visitor {
+	t.Helper()
+	var out visitorOpen
+	code := call(t, "POST", rt.base+"/api/v1/channels/website/conversations", "", map[string]string{"name": "Vera", "text": text}, &out,
+		"Origin", origin)
+	if code != http.StatusCreated || out.Token == "" {
+		t.Fatalf("opening a conversation: %d %+v", code, out)
+	}
+	return &visitor{rt: rt, channel: "website", token: out.Token, conversation: out.Conversation.ID}
+}
+
+// ws is a WebSocket client that collects every event it receives.
+type ws struct {
+	c      *websocket.Conn
+	mu     sync.Mutex
+	events []map[string]any
+	closed chan struct{}
+	code   int
+}
+
+func dial(t testing.TB, u string, header http.Header) *ws {
+	t.Helper()
+	c, res, err := websocket.DefaultDialer.Dial(u, header)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("dialing %s: %v (HTTP %d)", u, err, status)
+	}
+	w := &ws{c: c, closed: make(chan struct{})}
+	go func() {
+		defer close(w.closed)
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					w.mu.Lock()
+					w.code = ce.Code
+					w.mu.Unlock()
+				}
+				return
+			}
+			var ev map[string]any
+			_ = json.Unmarshal(data, &ev)
+			w.mu.Lock()
+			w.events = append(w.events, ev)
+			w.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return w
+}
+
+func wsURL(base, path string, q url.Values) string {
+	return "ws" + strings.TrimPrefix(base, "http") + path + "?" + q.Encode()
+}
+
+func (v *visitor) connect(t testing.TB, after int) *ws {
+	q := url.Values{"conversation": {v.conversation}, "after": {fmt.Sprint(after)}, "access_token": {v.token}}
+	return dial(t, wsURL(v.rt.base, "/api/v1/channels/"+v.channel+"/ws", q), http.Header{"Origin": {origin}})
+}
+
+func console(t testing.TB, rt *runtime, token string) *ws {
+	return dial(t, wsURL(rt.base, "/api/v1/operator/ws", url.Values{"access_token": {token}}), nil)
+}
+
+func (v *visitor) send(t testing.TB, w *ws, text string) {
+	t.Helper()
+	if err := w.c.WriteJSON(map[string]string{"type": "message", "text": text}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitEvent waits for an event for which match holds and returns it.
+func (w *ws) waitEvent(t testing.TB, what string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		for _, ev := range w.events {
+			if match(ev) {
+				w.mu.Unlock()
+				return ev
+			}
+		}
+		w.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.Fatalf("no %s within 10s; got %d events: %v", what, len(w.events), w.events)
+	return nil
+}
+
+func field(ev map[string]any, path ...string) any {
+	var cur any = ev
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[p]
+	}
+	return cur
+}
+
+func isMessage(text string) func(map[string]any) bool {
+	return func(ev map[string]any) bool { return ev["type"] == "message" && field(ev, "message", "text") == text }
+}
+
+func isConversationState(id, state string) func(map[string]any) bool {
+	return func(ev map[string]any) bool {
+		return ev["type"] == "conversation" && field(ev, "conversation", "id") == id && field(ev, "conversation", "state") == state
+	}
+}
+
+// Tokens from config/samples/secrets.yaml.
+const (
+	alice = "sample-token-alice"
+	bob   = "sample-token-bob"
+	carol = "sample-token-carol"
+	dave  = "sample-token-dave"
+	erin  = "sample-token-erin"
+	sam   = "sample-token-sam"
+	frank = "sample-token-frank"
+)
