@@ -22,6 +22,7 @@ import (
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/controllers"
 	"github.com/switchboard-chat/switchboard/internal/render"
+	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/server"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 )
@@ -167,6 +168,10 @@ func runRuntime(args []string) error {
 	httpAddr := fs.String("http-address", ":8080", "address of the chat API, widget and console")
 	metricsAddr := fs.String("metrics-address", ":9090", "address of /metrics")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var limits api.Limits
+	fs.Float64Var(&limits.MessagesPerSecond, "message-rate", 5, "messages per second one contact or operator may send (bursts of --message-burst)")
+	fs.IntVar(&limits.MessageBurst, "message-burst", 20, "burst of messages above --message-rate")
+	fs.IntVar(&limits.SendQueue, "websocket-send-queue", 256, "events queued for one WebSocket before a client too slow to read them is disconnected")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -192,5 +197,5 @@ func runRuntime(args []string) error {
 		return errors.New("say where the configuration comes from: --manifests DIR (standalone) or --config-map NAME (in a cluster)")
 	}
 	ctx := ctrl.SetupSignalHandler()
-	return server.Run(ctx, server.Options{HTTPAddress: *httpAddr, MetricsAddress: *metricsAddr, DataDir: *dataDir, Source: src, Log: log})
+	return server.Run(ctx, server.Options{HTTPAddress: *httpAddr, MetricsAddress: *metricsAddr, DataDir: *dataDir, Source: src, Log: log, Limits: limits})
 }

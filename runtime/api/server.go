@@ -55,6 +55,19 @@ type Options struct {
 	Status func() any
 	// Web serves the console and widget assets at /, when set.
 	Web http.Handler
+	// Limits; zero means the default.
+	Limits Limits
+}
+
+// Limits protect the runtime from clients that send too much or read too little.
+type Limits struct {
+	// MessagesPerSecond and MessageBurst limit each contact's and operator's messages
+	// (defaults 5 and 20).
+	MessagesPerSecond float64
+	MessageBurst      int
+	// SendQueue bounds the events waiting for one WebSocket (default 256): a client
+	// that falls this far behind is disconnected.
+	SendQueue int
 }
 
 // New returns the API server.
@@ -69,6 +82,15 @@ func New(o Options) *Server {
 	}
 	if s.status == nil {
 		s.status = func() any { return map[string]string{} }
+	}
+	if o.Limits.MessagesPerSecond > 0 {
+		s.MessageRate = rate.Limit(o.Limits.MessagesPerSecond)
+	}
+	if o.Limits.MessageBurst > 0 {
+		s.MessageBurst = o.Limits.MessageBurst
+	}
+	if o.Limits.SendQueue > 0 {
+		s.SendQueue = o.Limits.SendQueue
 	}
 	s.routes()
 	if o.Web != nil {

@@ -39,6 +39,8 @@ type Options struct {
 	Ready func(httpAddr, metricsAddr string)
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// Limits of the API; zero fields take the defaults.
+	Limits api.Limits
 }
 
 // Runtime is a running runtime's state, for /status.
@@ -132,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	applySnapshot(first)
 
 	apiServer := api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
-		Status: rt.status, Web: web.Handler()})
+		Status: rt.status, Web: web.Handler(), Limits: o.Limits})
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.HTTPAddress, err)

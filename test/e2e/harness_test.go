@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/pgtest"
 	"github.com/switchboard-chat/switchboard/internal/testenv"
+	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/server"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 )
@@ -90,7 +91,7 @@ func edit(t *testing.T, dir, file, old, new string) {
 	}
 }
 
-func startRuntime(t testing.TB, src source.Source, dataDir string) *runtime {
+func startRuntime(t testing.TB, src source.Source, dataDir string, limits ...api.Limits) *runtime {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]string, 1)
@@ -98,7 +99,7 @@ func startRuntime(t testing.TB, src source.Source, dataDir string) *runtime {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
 		rt.done <- server.Run(ctx, server.Options{HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0", DataDir: dataDir,
-			Source: src, Log: log, Ready: func(h, m string) { ready <- [2]string{h, m} }})
+			Source: src, Log: log, Ready: func(h, m string) { ready <- [2]string{h, m} }, Limits: firstOr(limits)})
 	}()
 	select {
 	case addrs := <-ready:
@@ -114,6 +115,33 @@ func startRuntime(t testing.TB, src source.Source, dataDir string) *runtime {
 	return rt
 }
 
+func firstOr(l []api.Limits) api.Limits {
+	if len(l) == 0 {
+		return api.Limits{}
+	}
+	return l[0]
+}
+
+// connections reads the runtime's WebSocket gauge for a role.
+func (rt *runtime) connections(t testing.TB, role string) int {
+	t.Helper()
+	res, err := http.Get(rt.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	prefix := `switchboard_runtime_websocket_connections{role="` + role + `"} `
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			var n int
+			fmt.Sscan(strings.TrimPrefix(line, prefix), &n)
+			return n
+		}
+	}
+	return 0
+}
+
 func (rt *runtime) stop() {
 	if rt.cancel == nil {
 		return
@@ -124,8 +152,8 @@ func (rt *runtime) stop() {
 }
 
 // standalone starts a runtime on the sample manifests in dir with SQLite in dataDir.
-func standalone(t testing.TB, dir, dataDir string) *runtime {
-	return startRuntime(t, &source.Files{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, dataDir)
+func standalone(t testing.TB, dir, dataDir string, limits ...api.Limits) *runtime {
+	return startRuntime(t, &source.Files{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, dataDir, limits...)
 }
 
 // call makes a request and decodes the JSON answer into out (when not nil).

@@ -60,7 +60,9 @@ func TestVisitorAndOperatorChat(t *testing.T) {
 	if len(msgs.Messages) != 3 || msgs.Messages[2].Text != "Thank you!" || msgs.Messages[2].Seq != 3 {
 		t.Fatalf("stored conversation: %+v", msgs.Messages)
 	}
-	var acts struct{ Activity []struct{ Type, Actor string } }
+	var acts struct {
+		Activity []struct{ Type, Actor string }
+	}
 	call(t, "GET", rt.base+"/api/v1/conversations/"+v.conversation+"/activity", alice, nil, &acts)
 	if len(acts.Activity) < 2 || acts.Activity[0].Type != "ChatStarted" || acts.Activity[1].Type != "ChatAccepted" || acts.Activity[1].Actor != "alice" {
 		t.Errorf("activity stream: %+v", acts.Activity)
@@ -197,7 +199,9 @@ func TestInternalChannel(t *testing.T) {
 		t.Fatalf("dave takes the internal chat: %d", code)
 	}
 	call(t, "POST", rt.base+"/api/v1/conversations/"+opened.Conversation.ID+"/messages", dave, map[string]string{"text": "Sending it now"}, nil)
-	var msgs struct{ Messages []struct{ Text, AuthorName string } }
+	var msgs struct {
+		Messages []struct{ Text, AuthorName string }
+	}
 	call(t, "GET", base+"/"+opened.Conversation.ID+"/messages", frank, nil, &msgs)
 	if len(msgs.Messages) != 2 || msgs.Messages[1].AuthorName != "Dave Dubois" {
 		t.Errorf("frank's view: %+v", msgs.Messages)
