@@ -76,7 +76,9 @@ func FuzzRequestBodies(f *testing.F) {
 				t.Fatalf("%s %s with %q: %d %s", req.method, req.path, body, w.Code, w.Body)
 			}
 			if w.Code >= 400 {
-				var e struct{ Error struct{ Code, Message string } }
+				var e struct {
+					Error struct{ Code, Message string }
+				}
 				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Message == "" {
 					t.Fatalf("%s %s: error answer without a message: %s", req.method, req.path, w.Body)
 				}

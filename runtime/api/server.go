@@ -192,6 +192,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, http.StatusNotFound, "not_found", "not found")
 			return
 		}
+		if errors.Is(err, store.ErrClosed) {
+			writeError(w, http.StatusConflict, "conflict", "the chat was closed meanwhile")
+			return
+		}
 		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error: see the runtime's log")
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -168,18 +169,15 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	if contact.Channel != "" && s.engine.IsClient(contact.Channel, contact.ExternalID) {
 		role = "client"
 	}
-	s.metrics.connections.WithLabelValues(role).Inc()
-	defer s.metrics.connections.WithLabelValues(role).Dec()
 	conn := newWSConn(c, s.SendQueue)
 	hub := s.engine.Hub()
 	hub.Subscribe(conn, chat.TopicVisitor(conv.ID))
-	defer hub.Unsubscribe(conn)
-	defer conn.close(websocket.CloseNormalClosure, "")
 
 	// Subscribed first, then the history: nothing falls between the two. A message in
 	// both arrives twice; clients keep messages by seq.
 	msgs, err := s.engine.Messages(r.Context(), conv.ID, after, 0)
 	if err != nil {
+		hub.Unsubscribe(conn)
 		conn.close(websocket.CloseInternalServerErr, "could not read the history")
 		return
 	}
@@ -189,10 +187,20 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	}
 	vc := s.engine.ConversationForVisitor(conv)
 	conn.send(chat.VisitorEvent{Type: "history", Conversation: &vc, Messages: history})
+	// The HTTP handler returns and its goroutine (with the stack serving the request
+	// grew) ends; a fresh, small one reads the connection for as long as it lasts.
+	s.metrics.connections.WithLabelValues(role).Inc()
+	go s.clientLoop(context.WithoutCancel(r.Context()), conn, role, contact, conv.ID)
+}
 
-	current := conv.ID
+// clientLoop reads a widget's or internal client's messages until the connection ends.
+func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, contact store.Contact, current string) {
+	defer s.metrics.connections.WithLabelValues(role).Dec()
+	hub := s.engine.Hub()
+	defer hub.Unsubscribe(conn)
+	defer conn.close(websocket.CloseNormalClosure, "")
 	for {
-		_, data, err := c.ReadMessage()
+		_, data, err := conn.c.ReadMessage()
 		if err != nil {
 			return
 		}
@@ -207,7 +215,7 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 				conn.close(closeRateLimited, "too many messages: slow down and reconnect")
 				return
 			}
-			_, next, err := s.engine.Inbound(r.Context(), contact, ev.Text, "")
+			_, next, err := s.engine.InboundTo(ctx, contact, current, ev.Text, "")
 			if err != nil {
 				conn.send(map[string]string{"type": "error", "message": errorMessage(err)})
 				continue
@@ -242,8 +250,6 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 	if err != nil {
 		return
 	}
-	s.metrics.connections.WithLabelValues("operator").Inc()
-	defer s.metrics.connections.WithLabelValues("operator").Dec()
 	conn := newWSConn(c, s.SendQueue)
 	hub := s.engine.Hub()
 	topics := []string{chat.TopicOperators}
@@ -251,26 +257,30 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 		topics = append(topics, chat.TopicQueue(q))
 	}
 	hub.Subscribe(conn, topics...)
-	defer hub.Unsubscribe(conn)
-	defer conn.close(websocket.CloseNormalClosure, "")
-
 	convs, err := s.engine.Visible(r.Context(), me.Name, nil)
+	if err == nil {
+		var ops []store.Operator
+		if ops, err = s.engine.Store().Operators(r.Context()); err == nil {
+			if convs == nil {
+				convs = []store.Conversation{}
+			}
+			conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Operators: ops})
+		}
+	}
 	if err != nil {
+		hub.Unsubscribe(conn)
 		conn.close(websocket.CloseInternalServerErr, "could not read conversations")
 		return
 	}
-	ops, err := s.engine.Store().Operators(r.Context())
-	if err != nil {
-		conn.close(websocket.CloseInternalServerErr, "could not read operators")
-		return
-	}
-	if convs == nil {
-		convs = []store.Conversation{}
-	}
-	conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Operators: ops})
-	for {
-		if _, _, err := c.ReadMessage(); err != nil {
-			return
+	s.metrics.connections.WithLabelValues("operator").Inc()
+	go func() {
+		defer s.metrics.connections.WithLabelValues("operator").Dec()
+		defer hub.Unsubscribe(conn)
+		defer conn.close(websocket.CloseNormalClosure, "")
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
 		}
-	}
+	}()
 }

@@ -224,6 +224,13 @@ func (e *Engine) ContactConversation(ctx context.Context, contact store.Contact,
 // on the channel, or starts a new one when the last one was closed. A message the
 // provider delivers again (same providerID) is stored once.
 func (e *Engine) Inbound(ctx context.Context, contact store.Contact, text, providerID string) (store.Message, store.Conversation, error) {
+	return e.InboundTo(ctx, contact, "", text, providerID)
+}
+
+// InboundTo is Inbound with the conversation the contact is in, when the caller knows
+// it (a widget's WebSocket does): the message is appended without looking the
+// conversation up, unless it was closed meanwhile.
+func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversationID, text, providerID string) (store.Message, store.Conversation, error) {
 	text, err := validText(text)
 	if err != nil {
 		return store.Message{}, store.Conversation{}, err
@@ -233,19 +240,41 @@ func (e *Engine) Inbound(ctx context.Context, contact store.Contact, text, provi
 	if err != nil {
 		return store.Message{}, store.Conversation{}, err
 	}
-	conv, err := e.openConversation(ctx, v, ch, contact)
-	if err != nil {
-		return store.Message{}, store.Conversation{}, err
+	msg := store.Message{Direction: store.DirectionIn, AuthorKind: "contact", Text: text, ProviderID: providerID}
+	var conv store.Conversation
+	if conversationID != "" {
+		msg.ConversationID = conversationID
+		m, dup, err := e.store.AppendMessage(ctx, ch.Name, msg)
+		if err == nil {
+			e.countInbound(ch, dup)
+			return m, store.Conversation{ID: conversationID, Channel: ch.Name, Queue: m.Queue, ContactID: contact.ID}, nil
+		}
+		if !errors.Is(err, store.ErrClosed) {
+			return store.Message{}, store.Conversation{}, err
+		}
 	}
-	m, dup, err := e.store.AppendMessage(ctx, ch.Name, store.Message{ConversationID: conv.ID, Direction: store.DirectionIn,
-		AuthorKind: "contact", Text: text, ProviderID: providerID})
-	if err != nil {
-		return store.Message{}, store.Conversation{}, err
+	for range 3 {
+		if conv, err = e.openConversation(ctx, v, ch, contact); err != nil {
+			return store.Message{}, store.Conversation{}, err
+		}
+		msg.ConversationID = conv.ID
+		m, dup, err := e.store.AppendMessage(ctx, ch.Name, msg)
+		if errors.Is(err, store.ErrClosed) {
+			continue // closed between the lookup and the append: open the next one
+		}
+		if err != nil {
+			return store.Message{}, store.Conversation{}, err
+		}
+		e.countInbound(ch, dup)
+		return m, conv, nil
 	}
-	if !dup {
+	return store.Message{}, store.Conversation{}, Conflict("the conversation keeps closing: try again")
+}
+
+func (e *Engine) countInbound(ch *config.Channel, duplicate bool) {
+	if !duplicate {
 		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionIn)).Inc()
 	}
-	return m, conv, nil
 }
 
 // Messages returns a conversation's messages after a sequence number.

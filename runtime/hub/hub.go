@@ -4,6 +4,7 @@
 package hub
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -15,16 +16,18 @@ type Subscriber interface {
 	Overflow()
 }
 
-// Hub maps topics to subscribers.
+// Hub maps topics to subscribers. Most topics (one visitor's conversation) have one
+// subscriber and queue topics a few dozen, so subscribers are kept in slices: a map per
+// topic would cost every idle connection several hundred bytes more.
 type Hub struct {
 	mu     sync.RWMutex
-	topics map[string]map[Subscriber]struct{}
+	topics map[string][]Subscriber
 	subs   map[Subscriber][]string
 }
 
 // New returns an empty hub.
 func New() *Hub {
-	return &Hub{topics: map[string]map[Subscriber]struct{}{}, subs: map[Subscriber][]string{}}
+	return &Hub{topics: map[string][]Subscriber{}, subs: map[Subscriber][]string{}}
 }
 
 // Subscribe adds s to topics.
@@ -32,13 +35,8 @@ func (h *Hub) Subscribe(s Subscriber, topics ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, t := range topics {
-		set := h.topics[t]
-		if set == nil {
-			set = map[Subscriber]struct{}{}
-			h.topics[t] = set
-		}
-		if _, ok := set[s]; !ok {
-			set[s] = struct{}{}
+		if !slices.Contains(h.topics[t], s) {
+			h.topics[t] = append(h.topics[t], s)
 			h.subs[s] = append(h.subs[s], t)
 		}
 	}
@@ -53,11 +51,11 @@ func (h *Hub) Unsubscribe(s Subscriber) {
 
 func (h *Hub) unsubscribeLocked(s Subscriber) {
 	for _, t := range h.subs[s] {
-		if set := h.topics[t]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(h.topics, t)
-			}
+		list := slices.DeleteFunc(h.topics[t], func(x Subscriber) bool { return x == s })
+		if len(list) == 0 {
+			delete(h.topics, t)
+		} else {
+			h.topics[t] = list
 		}
 	}
 	delete(h.subs, s)
@@ -67,17 +65,10 @@ func (h *Hub) unsubscribeLocked(s Subscriber) {
 func (h *Hub) Publish(event []byte, topics ...string) {
 	var slow []Subscriber
 	h.mu.RLock()
-	var seen map[Subscriber]struct{}
-	if len(topics) > 1 {
-		seen = map[Subscriber]struct{}{}
-	}
-	for _, t := range topics {
-		for s := range h.topics[t] {
-			if seen != nil {
-				if _, dup := seen[s]; dup {
-					continue
-				}
-				seen[s] = struct{}{}
+	for i, t := range topics {
+		for _, s := range h.topics[t] {
+			if i > 0 && subscribedEarlier(h.subs[s], topics[:i]) {
+				continue
 			}
 			if !s.Deliver(event) {
 				slow = append(slow, s)
@@ -96,6 +87,17 @@ func (h *Hub) Publish(event []byte, topics ...string) {
 		}
 	}
 	h.mu.Unlock()
+}
+
+// subscribedEarlier reports whether a subscriber with these topics already got the
+// event through one of the earlier topics.
+func subscribedEarlier(subTopics, earlier []string) bool {
+	for _, t := range earlier {
+		if slices.Contains(subTopics, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Subscribers counts the subscribers of a topic.

@@ -37,6 +37,8 @@ var (
 	// ErrConflict means the conversation changed since it was read: someone else took,
 	// closed or moved it first.
 	ErrConflict = errors.New("conflict: the conversation changed meanwhile")
+	// ErrClosed means a message was appended to a closed conversation.
+	ErrClosed = errors.New("the conversation is closed")
 )
 
 // Contact is one identity on one channel: a Telegram chat, a widget visitor, an employee.
@@ -193,7 +195,7 @@ type Store interface {
 	Transition(ctx context.Context, t Transition) (Conversation, error)
 
 	// AppendMessage stores a message with the conversation's next sequence number and
-	// updates the conversation's timestamps. A message whose ProviderID was stored
+	// updates the conversation's timestamps; ErrClosed when the conversation is closed. A message whose ProviderID was stored
 	// before for the same channel is not stored again: the earlier one is returned with
 	// duplicate true.
 	AppendMessage(ctx context.Context, channel string, m Message) (stored Message, duplicate bool, err error)

@@ -220,10 +220,17 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			outgoing = ms(m.CreatedAt)
 		}
 		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
-			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? RETURNING seq, queue`),
+			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? AND state <> 'Closed' RETURNING seq, queue`),
 			ms(m.CreatedAt), outgoing, m.ConversationID).Scan(&m.Seq, &m.Queue); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return store.ErrNotFound
+				var n int
+				if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE id = ?`), m.ConversationID).Scan(&n); err != nil {
+					return err
+				}
+				if n == 0 {
+					return store.ErrNotFound
+				}
+				return store.ErrClosed
 			}
 			return err
 		}

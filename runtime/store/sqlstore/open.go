@@ -42,6 +42,7 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	db := newDB(dialect{name: "sqlite"}, write, read, opts)
+	db.group = newGroupCommit(db)
 	if err := db.migrate(ctx, nil); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -34,12 +34,14 @@ type dialect struct {
 
 // DB is a store.Store on a SQL database.
 type DB struct {
-	d      dialect
-	write  *sql.DB // SQLite: one connection, so writers queue here instead of on SQLITE_BUSY
-	read   *sql.DB
-	now    func() time.Time
-	opDur  *prometheus.HistogramVec
-	writes sync.Mutex // SQLite: orders commits and their announcements
+	d     dialect
+	write *sql.DB // SQLite: one connection, so writers queue here instead of on SQLITE_BUSY
+	read  *sql.DB
+	now   func() time.Time
+	opDur *prometheus.HistogramVec
+	// group batches SQLite's writes into shared transactions, in order; nil on PostgreSQL.
+	group     *groupCommit
+	closeOnce sync.Once
 
 	subsMu sync.Mutex
 	subs   map[int]func(store.Change)
@@ -171,11 +173,11 @@ func (db *DB) migrate(ctx context.Context, lock func(*sql.Tx) error) error {
 }
 
 // tx runs fn in a write transaction. The changes fn reports are announced after the
-// commit (SQLite) or inside the transaction (PostgreSQL), in commit order either way.
+// commit (SQLite, where writes share group commits) or inside the transaction
+// (PostgreSQL), in commit order either way.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
-	if db.notify == nil {
-		db.writes.Lock()
-		defer db.writes.Unlock()
+	if db.group != nil {
+		return db.group.submit(ctx, fn, changes)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -198,15 +200,7 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.C
 			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if changes != nil && db.notify == nil {
-		for _, c := range *changes {
-			db.feed.push(c)
-		}
-	}
-	return nil
+	return tx.Commit()
 }
 
 // Subscribe implements store.Store.
@@ -237,6 +231,15 @@ func (db *DB) dispatch(c store.Change) {
 
 // Close implements store.Store.
 func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() { err = db.close() })
+	return err
+}
+
+func (db *DB) close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	db.feed.close()
 	var err error
 	if db.closer != nil {

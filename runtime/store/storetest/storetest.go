@@ -241,6 +241,10 @@ func testMessages(t *testing.T, open Opener) {
 	if _, _, err := s.AppendMessage(ctx, "website", msg("nope", store.DirectionIn, "x", "")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("message to a missing conversation: %v", err)
 	}
+	closed := conversation(t, s, "m-closed", "first-line", store.StateClosed)
+	if _, _, err := s.AppendMessage(ctx, "website", msg(closed.ID, store.DirectionIn, "late", "")); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("message to a closed conversation: %v, want ErrClosed", err)
+	}
 }
 
 func testIdempotentMessages(t *testing.T, open Opener) {

@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// maxGroup bounds how many writes share one transaction.
+const maxGroup = 256
+
+// groupCommit runs the writes of many callers in one SQLite transaction: SQLite has one
+// writer, and a commit costs far more than a small write, so writes that arrive while
+// another transaction commits are batched into the next one. Each write runs inside its
+// own savepoint, so a write that fails is rolled back alone and only its caller sees
+// the error; the others commit together.
+type groupCommit struct {
+	db    *DB
+	queue chan *groupWrite
+	done  chan struct{}
+}
+
+type groupWrite struct {
+	ctx     context.Context
+	fn      func(*sql.Tx) error
+	changes *[]store.Change
+	err     error
+	done    chan struct{}
+}
+
+func newGroupCommit(db *DB) *groupCommit {
+	g := &groupCommit{db: db, queue: make(chan *groupWrite, 4*maxGroup), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+func (g *groupCommit) submit(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
+	w := &groupWrite{ctx: ctx, fn: fn, changes: changes, done: make(chan struct{})}
+	select {
+	case g.queue <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-w.done
+	return w.err
+}
+
+func (g *groupCommit) close() {
+	close(g.queue)
+	<-g.done
+}
+
+func (g *groupCommit) run() {
+	defer close(g.done)
+	batch := make([]*groupWrite, 0, maxGroup)
+	for w := range g.queue {
+		batch = append(batch[:0], w)
+	fill:
+		for len(batch) < maxGroup {
+			select {
+			case more, ok := <-g.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more)
+			default:
+				break fill
+			}
+		}
+		g.commit(batch)
+		for _, w := range batch {
+			close(w.done)
+		}
+	}
+}
+
+func (g *groupCommit) commit(batch []*groupWrite) {
+	db := g.db
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, w := range batch {
+			w.err = err
+		}
+		return
+	}
+	for i, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			w.err = err
+			continue
+		}
+		sp := fmt.Sprintf("w%d", i)
+		if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+			w.err = err
+			continue
+		}
+		if err := w.fn(tx); err != nil {
+			w.err = err
+			if _, rerr := tx.Exec("ROLLBACK TO " + sp); rerr != nil {
+				// The transaction is unusable: fail everyone.
+				_ = tx.Rollback()
+				for _, o := range batch {
+					if o.err == nil {
+						o.err = rerr
+					}
+				}
+				return
+			}
+		}
+		_, _ = tx.Exec("RELEASE " + sp)
+	}
+	if err := tx.Commit(); err != nil {
+		for _, w := range batch {
+			if w.err == nil {
+				w.err = err
+			}
+		}
+		return
+	}
+	for _, w := range batch {
+		if w.err == nil && w.changes != nil {
+			for _, c := range *w.changes {
+				db.feed.push(c)
+			}
+		}
+	}
+}
