@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/switchboard-chat/switchboard/runtime/auth"
@@ -32,16 +33,30 @@ func (s *Server) channelFor(w http.ResponseWriter, r *http.Request) (*config.Cha
 	}
 	if ch.WebWidget != nil {
 		origin := r.Header.Get("Origin")
-		if !slices.Contains(ch.WebWidget.AllowedOrigins, origin) {
+		if !originAllowed(r, origin, ch.WebWidget.AllowedOrigins) {
 			writeError(w, http.StatusForbidden, "origin_not_allowed",
 				fmt.Sprintf("origin %q may not use channel %q: add it to the Channel's spec.webWidget.allowedOrigins", origin, name))
 			return nil, false
 		}
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
+		if origin != "" {
+			h.Set("Access-Control-Allow-Origin", origin)
+		}
 		h.Add("Vary", "Origin")
 	}
 	return ch, true
+}
+
+// originAllowed enforces allowedOrigins the way browsers make it meaningful: a page on
+// another site always sends its Origin and must be listed; the runtime's own pages (the
+// widget demo) are same-origin; a request without an Origin is no cross-site browser
+// request (browsers omit it on same-origin GETs) and passes.
+func originAllowed(r *http.Request, origin string, allowed []string) bool {
+	if origin == "" || slices.Contains(allowed, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
 }
 
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,9 @@ func (s *Server) operators(w http.ResponseWriter, r *http.Request, me chat.Me) {
 		s.fail(w, r, err)
 		return
 	}
+	if ops == nil {
+		ops = []store.Operator{}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"operators": ops})
 }
 

@@ -264,6 +264,9 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 			if convs == nil {
 				convs = []store.Conversation{}
 			}
+			if ops == nil {
+				ops = []store.Operator{}
+			}
 			conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Operators: ops})
 		}
 	}

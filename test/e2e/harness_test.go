@@ -92,13 +92,22 @@ func edit(t *testing.T, dir, file, old, new string) {
 }
 
 func startRuntime(t testing.TB, src source.Source, dataDir string, limits ...api.Limits) *runtime {
+	return startRuntimeOn(t, "127.0.0.1:0", src, dataDir, limits...)
+}
+
+// startRuntimeAt runs the manifests in dir standalone on a given address.
+func startRuntimeAt(t testing.TB, dir, addr string) *runtime {
+	return startRuntimeOn(t, addr, &source.Files{Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, t.TempDir())
+}
+
+func startRuntimeOn(t testing.TB, addr string, src source.Source, dataDir string, limits ...api.Limits) *runtime {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]string, 1)
 	rt := &runtime{cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {
-		rt.done <- server.Run(ctx, server.Options{HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0", DataDir: dataDir,
+		rt.done <- server.Run(ctx, server.Options{HTTPAddress: addr, MetricsAddress: "127.0.0.1:0", DataDir: dataDir,
 			Source: src, Log: log, Ready: func(h, m string) { ready <- [2]string{h, m} }, Limits: firstOr(limits)})
 	}()
 	select {

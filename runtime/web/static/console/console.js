@@ -105,7 +105,7 @@ async function start() {
   $("who").textContent = state.me.displayName + (state.me.supervisor ? " (supervisor)" : "");
   $("presence").disabled = false;
   const ops = await call("GET", "/api/v1/operators");
-  const mine = ops.operators.find((o) => o.name === state.me.name);
+  const mine = (ops.operators || []).find((o) => o.name === state.me.name);
   if (mine) showPresence(mine); else $("presence").value = "offline";
   connect();
 }
