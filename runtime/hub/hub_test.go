@@ -12,7 +12,9 @@ type fakeSub struct {
 	dropped  chan struct{}
 }
 
-func newFake(capacity int) *fakeSub { return &fakeSub{capacity: capacity, dropped: make(chan struct{})} }
+func newFake(capacity int) *fakeSub {
+	return &fakeSub{capacity: capacity, dropped: make(chan struct{})}
+}
 
 func (f *fakeSub) Deliver(e []byte) bool {
 	f.mu.Lock()
