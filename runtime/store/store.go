@@ -39,6 +39,8 @@ var (
 	ErrConflict = errors.New("conflict: the conversation changed meanwhile")
 	// ErrClosed means a message was appended to a closed conversation.
 	ErrClosed = errors.New("the conversation is closed")
+	// ErrLimit means the operator already holds as many chats as their limit.
+	ErrLimit = errors.New("the operator holds as many chats as their limit")
 )
 
 // Contact is one identity on one channel: a Telegram chat, a widget visitor, an employee.
@@ -65,7 +67,10 @@ type Conversation struct {
 	// LastOperator is the last operator who held the chat.
 	LastOperator string `json:"lastOperator,omitempty"`
 	// Offered lists the operators a chat is offered to under AllAgents.
-	Offered            []string   `json:"offered,omitempty"`
+	Offered []string `json:"offered,omitempty"`
+	// Lapsed lists the operators who let this chat's accept timeout pass; it goes to
+	// them again only when nobody else can take it.
+	Lapsed             []string   `json:"lapsed,omitempty"`
 	BotAnswered        bool       `json:"botAnswered,omitempty"`
 	QueuedAt           *time.Time `json:"queuedAt,omitempty"`
 	AssignedAt         *time.Time `json:"assignedAt,omitempty"`
@@ -106,6 +111,10 @@ type Message struct {
 	CreatedAt  time.Time `json:"createdAt"`
 	// Queue of the conversation when the message was stored; not persisted with it.
 	Queue string `json:"queue,omitempty"`
+	// CompletionDeadline, when set, becomes the conversation's completion deadline;
+	// ClearCompletion removes it. Not persisted with the message.
+	CompletionDeadline *time.Time `json:"-"`
+	ClearCompletion    bool       `json:"-"`
 }
 
 // Presence of an operator.
@@ -174,6 +183,17 @@ type Transition struct {
 	Change  func(*Conversation)
 	// Activity is recorded in the same transaction.
 	Activity *Activity
+	// Claim, when set, gives the conversation to an operator only if they hold fewer
+	// chats than the limit, checked in the same transaction with the operator locked,
+	// so no two replicas can push an operator past it (ErrLimit otherwise). The
+	// operator's last assignment time is recorded, for routing's tie-break.
+	Claim *Claim
+}
+
+// Claim is an operator taking on a chat.
+type Claim struct {
+	Operator string
+	Limit    int
 }
 
 // Store is the runtime's durable state.
@@ -191,6 +211,10 @@ type Store interface {
 	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
 	// CountByState counts conversations by state.
 	CountByState(ctx context.Context) (map[State]int, error)
+	// Loads counts the chats each operator holds (Assigned or Active).
+	Loads(ctx context.Context) (map[string]int, error)
+	// WithDeadlines lists the conversations that have an accept or completion deadline.
+	WithDeadlines(ctx context.Context) ([]Conversation, error)
 	// Transition applies a conditional change; ErrConflict when the version moved on.
 	Transition(ctx context.Context, t Transition) (Conversation, error)
 

@@ -12,18 +12,18 @@ import (
 
 const conversationColumns = `id, channel, queue, contact_id, state, operator, last_operator, offered, bot_answered,
 	queued_at, assigned_at, accept_deadline, completion_deadline, last_message_at, last_outgoing_at,
-	created_at, updated_at, closed_at, seq, version`
+	created_at, updated_at, closed_at, seq, version, lapsed`
 
 type scanner interface{ Scan(...any) error }
 
 func scanConversation(row scanner) (store.Conversation, error) {
 	var c store.Conversation
-	var offered string
+	var offered, lapsed string
 	var bot int64
 	var queued, assigned, acceptDL, completionDL, lastMsg, lastOut, closed sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.Channel, &c.Queue, &c.ContactID, &c.State, &c.Operator, &c.LastOperator, &offered, &bot,
-		&queued, &assigned, &acceptDL, &completionDL, &lastMsg, &lastOut, &created, &updated, &closed, &c.Seq, &c.Version)
+		&queued, &assigned, &acceptDL, &completionDL, &lastMsg, &lastOut, &created, &updated, &closed, &c.Seq, &c.Version, &lapsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, store.ErrNotFound
 	}
@@ -32,6 +32,9 @@ func scanConversation(row scanner) (store.Conversation, error) {
 	}
 	if offered != "" {
 		c.Offered = strings.Split(offered, ",")
+	}
+	if lapsed != "" {
+		c.Lapsed = strings.Split(lapsed, ",")
 	}
 	c.BotAnswered = bot != 0
 	c.QueuedAt, c.AssignedAt = fromNullMs(queued), fromNullMs(assigned)
@@ -83,10 +86,11 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 	changes := []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO conversations (`+conversationColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			c.ID, c.Channel, c.Queue, c.ContactID, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","),
 			boolInt(c.BotAnswered), msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
-			msPtr(c.LastMessageAt), msPtr(c.LastOutgoingAt), ms(c.CreatedAt), ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Seq, c.Version)
+			msPtr(c.LastMessageAt), msPtr(c.LastOutgoingAt), ms(c.CreatedAt), ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Seq, c.Version,
+			strings.Join(c.Lapsed, ","))
 		if err != nil {
 			return err
 		}
@@ -162,6 +166,11 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 	var c store.Conversation
 	var changes []store.Change
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if t.Claim != nil {
+			if err := db.checkClaim(ctx, tx, t.ID, *t.Claim); err != nil {
+				return err
+			}
+		}
 		var err error
 		c, err = scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), t.ID))
 		if err != nil {
@@ -175,9 +184,9 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		c.UpdatedAt = db.now()
 		normalise(&c)
 		res, err := tx.ExecContext(ctx, db.q(`UPDATE conversations SET queue = ?, state = ?, operator = ?, last_operator = ?,
-			offered = ?, bot_answered = ?, queued_at = ?, assigned_at = ?, accept_deadline = ?, completion_deadline = ?,
+			offered = ?, lapsed = ?, bot_answered = ?, queued_at = ?, assigned_at = ?, accept_deadline = ?, completion_deadline = ?,
 			updated_at = ?, closed_at = ?, version = ? WHERE id = ? AND version = ?`),
-			c.Queue, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","), boolInt(c.BotAnswered),
+			c.Queue, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","), strings.Join(c.Lapsed, ","), boolInt(c.BotAnswered),
 			msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
 			ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Version, c.ID, t.Version)
 		if err != nil {
@@ -185,6 +194,12 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return store.ErrConflict
+		}
+		if t.Claim != nil {
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE operators SET last_assigned_at = ? WHERE name = ?`),
+				ms(c.UpdatedAt), t.Claim.Operator); err != nil {
+				return err
+			}
 		}
 		if t.Activity != nil {
 			a := *t.Activity
@@ -197,6 +212,33 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		return nil
 	}, &changes)
 	return c, err
+}
+
+// checkClaim locks the operator (PostgreSQL: the row, until the transaction ends;
+// SQLite: every write is serialized already) and refuses the claim when they hold as
+// many chats as their limit, not counting the conversation being claimed.
+func (db *DB) checkClaim(ctx context.Context, tx *sql.Tx, conversationID string, cl store.Claim) error {
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO operators (name, presence, active, updated_at) VALUES (?, 'offline', 1, ?)
+		ON CONFLICT (name) DO NOTHING`), cl.Operator, ms(db.now())); err != nil {
+		return err
+	}
+	lock := `SELECT name FROM operators WHERE name = ?`
+	if db.d.dollar {
+		lock += ` FOR UPDATE`
+	}
+	var name string
+	if err := tx.QueryRowContext(ctx, db.q(lock), cl.Operator).Scan(&name); err != nil {
+		return err
+	}
+	var held int
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE operator = ? AND state IN ('Assigned', 'Active') AND id <> ?`),
+		cl.Operator, conversationID).Scan(&held); err != nil {
+		return err
+	}
+	if held >= cl.Limit {
+		return store.ErrLimit
+	}
+	return nil
 }
 
 // AppendMessage implements store.Store.
@@ -219,9 +261,18 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if m.Direction == store.DirectionOut {
 			outgoing = ms(m.CreatedAt)
 		}
+		completion := "completion_deadline"
+		var completionArgs []any
+		switch {
+		case m.CompletionDeadline != nil:
+			completion, completionArgs = "?", []any{ms(*m.CompletionDeadline)}
+		case m.ClearCompletion:
+			completion = "NULL"
+		}
+		args := append(append([]any{ms(m.CreatedAt), outgoing}, completionArgs...), m.ConversationID)
 		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
-			last_outgoing_at = COALESCE(?, last_outgoing_at) WHERE id = ? AND state <> 'Closed' RETURNING seq, queue`),
-			ms(m.CreatedAt), outgoing, m.ConversationID).Scan(&m.Seq, &m.Queue); err != nil {
+			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = `+completion+`
+			WHERE id = ? AND state <> 'Closed' RETURNING seq, queue`), args...).Scan(&m.Seq, &m.Queue); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				var n int
 				if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE id = ?`), m.ConversationID).Scan(&n); err != nil {
@@ -315,6 +366,47 @@ func (db *DB) CountByState(ctx context.Context) (_ map[store.State]int, err erro
 			return nil, err
 		}
 		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// Loads implements store.Store.
+func (db *DB) Loads(ctx context.Context) (_ map[string]int, err error) {
+	defer db.timed("loads")(&err)
+	rows, err := db.read.QueryContext(ctx, `SELECT operator, count(*) FROM conversations
+		WHERE state IN ('Assigned', 'Active') AND operator <> '' GROUP BY operator`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var op string
+		var n int
+		if err := rows.Scan(&op, &n); err != nil {
+			return nil, err
+		}
+		out[op] = n
+	}
+	return out, rows.Err()
+}
+
+// WithDeadlines implements store.Store.
+func (db *DB) WithDeadlines(ctx context.Context) (_ []store.Conversation, err error) {
+	defer db.timed("list_deadlines")(&err)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+		WHERE accept_deadline IS NOT NULL OR completion_deadline IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -39,6 +39,8 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 		{"provider message ids are idempotent", testIdempotentMessages},
 		{"concurrent messages keep a gapless order", testConcurrentMessages},
 		{"presence", testPresence},
+		{"claims respect the operator's limit, across handles", testClaims},
+		{"completion deadlines ride on messages", testCompletionDeadlines},
 		{"changes arrive in commit order", testChangesInOrder},
 		{"data survives a restart", testRestart},
 		{"a second handle hears the first one's changes", testSecondHandle},
@@ -420,4 +422,86 @@ func testSecondHandle(t *testing.T, open Opener) {
 		}
 		return false
 	})
+}
+
+func claim(operator string, limit int) store.Transition {
+	return store.Transition{Change: func(c *store.Conversation) {
+		c.State, c.Operator, c.LastOperator = store.StateAssigned, operator, operator
+	}, Claim: &store.Claim{Operator: operator, Limit: limit}}
+}
+
+func testClaims(t *testing.T, open Opener) {
+	s1, s2 := open(t), open(t)
+	// 40 queued chats, 4 operators with a limit of 3, claims racing through two handles.
+	var convs []store.Conversation
+	for i := range 40 {
+		convs = append(convs, conversation(t, s1, fmt.Sprintf("cl-%d", i), "first-line", store.StateQueued))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := []store.Store{s1, s2}[g%2]
+			op := fmt.Sprintf("op%d", g%4)
+			for _, c := range convs {
+				tr := claim(op, 3)
+				tr.ID, tr.Version = c.ID, c.Version
+				if _, err := s.Transition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrLimit) {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	loads := must[map[string]int](t)(s1.Loads(ctx))
+	total := 0
+	for op, n := range loads {
+		if n > 3 {
+			t.Errorf("%s holds %d chats, over the limit of 3", op, n)
+		}
+		total += n
+	}
+	if total != 12 {
+		t.Errorf("%d chats claimed, want 12 (4 operators × 3)", total)
+	}
+	ops := must[[]store.Operator](t)(s1.Operators(ctx))
+	for _, o := range ops {
+		if o.LastAssignedAt == nil {
+			t.Errorf("%s has no last assignment time", o.Name)
+		}
+	}
+	// Claiming a chat one already holds does not count it twice.
+	held := must[[]store.Conversation](t)(s1.Conversations(ctx, store.ConversationFilter{Operator: "op0"}))
+	tr := claim("op0", 3)
+	tr.ID, tr.Version = held[0].ID, held[0].Version
+	if _, err := s1.Transition(ctx, tr); err != nil {
+		t.Errorf("re-claiming a held chat at the limit: %v", err)
+	}
+}
+
+func testCompletionDeadlines(t *testing.T, open Opener) {
+	s := open(t)
+	c := conversation(t, s, "cd", "first-line", store.StateActive)
+	deadline := time.Now().Add(30 * time.Minute)
+	out := msg(c.ID, store.DirectionOut, "anything else?", "")
+	out.CompletionDeadline = &deadline
+	if _, _, err := s.AppendMessage(ctx, "website", out); err != nil {
+		t.Fatal(err)
+	}
+	got := must[store.Conversation](t)(s.Conversation(ctx, c.ID))
+	if got.CompletionDeadline == nil || got.CompletionDeadline.UnixMilli() != deadline.UnixMilli() {
+		t.Fatalf("completion deadline %v, want %v", got.CompletionDeadline, deadline)
+	}
+	if list := must[[]store.Conversation](t)(s.WithDeadlines(ctx)); len(list) != 1 || list[0].ID != c.ID {
+		t.Errorf("WithDeadlines = %v", ids(list))
+	}
+	in := msg(c.ID, store.DirectionIn, "yes, one more", "")
+	in.ClearCompletion = true
+	if _, _, err := s.AppendMessage(ctx, "website", in); err != nil {
+		t.Fatal(err)
+	}
+	if got := must[store.Conversation](t)(s.Conversation(ctx, c.ID)); got.CompletionDeadline != nil {
+		t.Errorf("the deadline survived a message that clears it")
+	}
 }
