@@ -13,7 +13,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -28,40 +31,81 @@ const MaxMessageLength = 4096
 
 // Engine is the conversation engine of one LiveChat.
 type Engine struct {
-	store   store.Store
-	hub     *hub.Hub
-	now     func() time.Time
-	view    atomic.Pointer[view]
-	metrics *Metrics
-	stop    func()
+	store     store.Store
+	hub       *hub.Hub
+	now       func() time.Time
+	log       *slog.Logger
+	view      atomic.Pointer[view]
+	metrics   *Metrics
+	dispatch  *dispatcher
+	deadlines *deadlines
+	stop      func()
+	cancel    context.CancelFunc
+	done      sync.WaitGroup
 }
 
 // Options of an engine.
 type Options struct {
 	Now     func() time.Time
 	Metrics *Metrics
+	Log     *slog.Logger
+	// Manual leaves routing and deadlines to the caller (Settle, FireDue), for tests
+	// that drive a fake clock. Otherwise they run in the background.
+	Manual bool
 }
 
-// New returns an engine serving cfg from s, publishing live events to h.
+// New returns an engine serving cfg from s, publishing live events to h. Unless
+// opts.Manual, it routes waiting chats and fires stored deadlines in the background
+// until Close.
 func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
-	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics}
+	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics, log: opts.Log,
+		dispatch: newDispatcher(), deadlines: newDeadlines()}
 	if e.now == nil {
 		e.now = time.Now
 	}
 	if e.metrics == nil {
 		e.metrics = NewMetrics(nil)
 	}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	e.view.Store(newView(cfg))
 	e.stop = s.Subscribe(e.onChange)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	if err := e.loadDeadlines(ctx); err != nil {
+		e.log.Error("loading stored deadlines", "error", err)
+	}
+	if !opts.Manual {
+		e.done.Add(2)
+		go func() { defer e.done.Done(); e.runDispatcher(ctx) }()
+		go func() { defer e.done.Done(); e.runDeadlines(ctx) }()
+		e.markAll()
+	}
 	return e
 }
 
-// Close stops the engine's subscription to the store.
-func (e *Engine) Close() { e.stop() }
+// Close stops the engine's background work and its subscription to the store.
+func (e *Engine) Close() {
+	e.cancel()
+	e.done.Wait()
+	e.stop()
+}
+
+func (e *Engine) markAll() {
+	v := e.view.Load()
+	for _, q := range v.cfg.Queues {
+		e.dispatch.mark(q.Name)
+	}
+}
 
 // Apply switches to a new configuration. Conversations, connections and in-flight
-// requests carry on; what changed applies from the next request on.
-func (e *Engine) Apply(cfg *config.Config) { e.view.Store(newView(cfg)) }
+// requests carry on; what changed applies from the next request on, and every queue is
+// routed again (an operator added or a limit raised may let a waiting chat through).
+func (e *Engine) Apply(cfg *config.Config) {
+	e.view.Store(newView(cfg))
+	e.markAll()
+}
 
 // Config returns the configuration in force and its revision.
 func (e *Engine) Config() (*config.Config, string) {

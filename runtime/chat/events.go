@@ -19,6 +19,10 @@ func TopicQueue(q string) string { return "queue:" + q }
 // TopicOperators carries presence changes.
 const TopicOperators = "operators"
 
+// TopicOperator carries what concerns one operator only, such as why they became
+// inactive.
+func TopicOperator(name string) string { return "operator:" + name }
+
 // Event is what consoles receive over their WebSocket.
 type Event struct {
 	Type         string               `json:"type"`
@@ -28,6 +32,8 @@ type Event struct {
 	Snapshot     []store.Conversation `json:"conversations,omitempty"`
 	Operators    []store.Operator     `json:"operators,omitempty"`
 	Messages     []store.Message      `json:"messages,omitempty"`
+	// Notice is a message for one operator, such as why they became inactive.
+	Notice string `json:"notice,omitempty"`
 }
 
 // VisitorMessage is a message as the contact sees it: no internal ids, the operator
@@ -55,6 +61,8 @@ type VisitorEvent struct {
 	Message      *VisitorMessage      `json:"message,omitempty"`
 	Conversation *VisitorConversation `json:"conversation,omitempty"`
 	Messages     []VisitorMessage     `json:"messages,omitempty"`
+	// Position is the visitor's place in the queue, 1 for the next chat.
+	Position int `json:"position,omitempty"`
 }
 
 // ForVisitor turns a message into the visitor's view of it.
@@ -86,6 +94,10 @@ func mustJSON(v any) []byte {
 // onChange publishes a committed change: the full view to operators, the visitor's
 // view to the visitor. Each payload is encoded once for all subscribers.
 func (e *Engine) onChange(c store.Change) {
+	e.markForChange(c)
+	if c.Kind == store.ChangeConversation {
+		e.deadlines.track(c.Conversation)
+	}
 	switch c.Kind {
 	case store.ChangeMessage:
 		m := c.Message

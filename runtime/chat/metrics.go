@@ -14,6 +14,10 @@ import (
 type Metrics struct {
 	messages             *prometheus.CounterVec
 	conversationsStarted *prometheus.CounterVec
+	queueLength          *prometheus.GaugeVec
+	queueWait            *prometheus.HistogramVec
+	assignments          *prometheus.CounterVec
+	acceptTimeouts       *prometheus.CounterVec
 }
 
 // NewMetrics creates the engine's metrics, registered with reg when it is not nil.
@@ -27,9 +31,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_runtime_conversations_started_total",
 			Help: "Conversations started, by channel type.",
 		}, []string{"channel_type"}),
+		queueLength: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_runtime_queue_length",
+			Help: "Chats waiting in each queue, as of the last routing pass.",
+		}, []string{"queue"}),
+		queueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_runtime_queue_wait_seconds",
+			Help:    "Time chats waited in a queue before being assigned.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600},
+		}, []string{"queue"}),
+		assignments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_assignments_total",
+			Help: "Chats assigned to operators, by queue and routing rule.",
+		}, []string{"queue", "rule"}),
+		acceptTimeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_accept_timeouts_total",
+			Help: "Assigned chats whose operator did not accept them in time, by queue.",
+		}, []string{"queue"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.conversationsStarted)
+		reg.MustRegister(m.messages, m.conversationsStarted, m.queueLength, m.queueWait, m.assignments, m.acceptTimeouts)
 	}
 	return m
 }

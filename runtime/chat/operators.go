@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -78,9 +81,9 @@ func (e *Engine) Conversation(ctx context.Context, operator, id string) (store.C
 
 // transition applies change to a conversation the operator may handle, checking with
 // check against the state it reads. A concurrent change by someone else surfaces as a
-// Conflict that says so.
+// Conflict that says so; a claim past the operator's limit as a Conflict that says that.
 func (e *Engine) transition(ctx context.Context, operator, id string, check func(store.Conversation) error,
-	change func(*store.Conversation), activity store.Activity) (store.Conversation, error) {
+	change func(*store.Conversation), activity store.Activity, claim *store.Claim) (store.Conversation, error) {
 	c, err := e.Conversation(ctx, operator, id)
 	if err != nil {
 		return c, err
@@ -89,56 +92,63 @@ func (e *Engine) transition(ctx context.Context, operator, id string, check func
 		return c, err
 	}
 	activity.Actor = operator
-	next, err := e.store.Transition(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity})
-	if errors.Is(err, store.ErrConflict) {
+	next, err := e.store.Transition(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity, Claim: claim})
+	switch {
+	case errors.Is(err, store.ErrConflict):
 		return next, Conflict("the conversation changed meanwhile (another operator may have taken it): reload it")
+	case errors.Is(err, store.ErrLimit):
+		return next, Conflict(fmt.Sprintf("%s already holds as many chats as their limit: a chat must end first", claim.Operator))
 	}
 	return next, err
 }
 
-// load counts the chats an operator holds, across every queue and channel.
-func (e *Engine) load(ctx context.Context, operator string) (int, error) {
-	held, err := e.store.Conversations(ctx, store.ConversationFilter{Operator: operator,
-		States: []store.State{store.StateAssigned, store.StateActive}})
-	return len(held), err
+// limitOf is an operator's limit on simultaneous chats.
+func (v *view) limitOf(operator string) int {
+	if p := v.people[operator]; p != nil {
+		return int(p.MaxChats)
+	}
+	return int(v.cfg.LiveChat.SimultaneousChats)
 }
 
-// Take gives a queued chat, or one offered to the operator, to the operator: the first
-// to take it wins, everyone else gets a Conflict.
+// Take gives a chat to the operator: a queued one (under AllAgents, the offer on their
+// console), one assigned to them (accepting it), or an offline message. The first to
+// take a chat wins; everyone else gets a Conflict. The operator's limit holds across
+// replicas.
 func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversation, error) {
-	me, err := e.Operator(operator)
-	if err != nil {
+	if _, err := e.Operator(operator); err != nil {
 		return store.Conversation{}, err
 	}
-	held, err := e.load(ctx, operator)
-	if err != nil {
-		return store.Conversation{}, err
-	}
-	if held >= int(me.MaxChats) && !me.Supervisor {
-		return store.Conversation{}, Conflict(fmt.Sprintf("you hold %d chats, your limit: close one first", held))
-	}
+	v := e.view.Load()
 	now := e.now()
-	return e.transition(ctx, operator, id, func(c store.Conversation) error {
+	var waited *time.Time
+	next, err := e.transition(ctx, operator, id, func(c store.Conversation) error {
 		switch {
-		case c.State == store.StateQueued:
+		case c.State == store.StateQueued, c.State == store.StateMissed:
 		case c.State == store.StateAssigned && c.Operator == operator:
 		case c.State == store.StateAssigned || c.State == store.StateActive:
 			return Conflict("another operator has this chat")
 		default:
 			return Conflict(fmt.Sprintf("the chat is %s: only queued chats can be taken", c.State))
 		}
+		if c.State != store.StateAssigned {
+			waited = c.QueuedAt
+		}
 		return nil
 	}, func(c *store.Conversation) {
-		c.State, c.Operator, c.LastOperator, c.Offered = store.StateActive, operator, operator, nil
-		c.AcceptDeadline = nil
+		c.State, c.Operator, c.LastOperator, c.Offered, c.AcceptDeadline = store.StateActive, operator, operator, nil, nil
 		if c.AssignedAt == nil {
 			c.AssignedAt = &now
 		}
-	}, store.Activity{Type: "ChatAccepted"})
+	}, store.Activity{Type: string(chatv1alpha1.EventChatAccepted)}, &store.Claim{Operator: operator, Limit: v.limitOf(operator)})
+	if err == nil && waited != nil {
+		e.metrics.queueWait.WithLabelValues(next.Queue).Observe(now.Sub(*waited).Seconds())
+	}
+	return next, err
 }
 
 // Reply sends an operator's message to the contact. The operator must hold the chat
-// (a reply to a chat offered to them accepts it) or supervise the LiveChat.
+// (a reply to a chat assigned to them accepts it) or supervise the LiveChat. With a
+// completion timeout on the queue, the chat closes that long after the last reply.
 func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Message, error) {
 	text, err := validText(text)
 	if err != nil {
@@ -156,20 +166,81 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 		if c, err = e.Take(ctx, operator, id); err != nil {
 			return store.Message{}, err
 		}
-	case c.Operator == operator || v.supervisors[operator]:
+	case c.Operator == operator && c.State == store.StateActive, v.supervisors[operator]:
 	default:
 		return store.Message{}, Forbidden("take the chat before answering it")
 	}
-	ch := v.channels[c.Channel]
-	m, _, err := e.store.AppendMessage(ctx, c.Channel, store.Message{ConversationID: c.ID, Direction: store.DirectionOut,
-		AuthorKind: "operator", Author: operator, Text: text})
+	m := store.Message{ConversationID: c.ID, Direction: store.DirectionOut, AuthorKind: "operator", Author: operator, Text: text}
+	if q := v.queues[c.Queue]; q != nil && q.CompletionTimeout.Duration > 0 {
+		deadline := e.now().Add(q.CompletionTimeout.Duration)
+		m.CompletionDeadline = &deadline
+	}
+	m, _, err = e.store.AppendMessage(ctx, c.Channel, m)
 	if err != nil {
 		return store.Message{}, err
 	}
-	if ch != nil {
+	if ch := v.channels[c.Channel]; ch != nil {
 		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionOut)).Inc()
 	}
 	return m, nil
+}
+
+// Forward hands a chat to another operator, who must accept it in time like any
+// assigned chat, or to another queue, where it waits to be routed. The operator holding
+// the chat may forward it to an operator of its queue or to one of the queue's transfer
+// targets; supervisors may move any chat anywhere.
+func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue string) (store.Conversation, error) {
+	if (toOperator == "") == (toQueue == "") {
+		return store.Conversation{}, Invalid("name exactly one of operator or queue to forward to")
+	}
+	v := e.view.Load()
+	now := e.now()
+	check := func(c store.Conversation) error {
+		switch {
+		case !c.State.Open():
+			return Conflict("the chat is closed")
+		case c.Operator != actor && !v.supervisors[actor]:
+			return Forbidden("only the operator holding the chat or a supervisor can forward it")
+		}
+		return nil
+	}
+	if toQueue != "" {
+		if v.queues[toQueue] == nil {
+			return store.Conversation{}, NotFound(fmt.Sprintf("queue %q does not exist", toQueue))
+		}
+		return e.transition(ctx, actor, id, func(c store.Conversation) error {
+			if err := check(c); err != nil {
+				return err
+			}
+			if from := v.queues[c.Queue]; !v.supervisors[actor] && (from == nil || !containsString(from.TransferTargets, toQueue)) {
+				return Forbidden(fmt.Sprintf("queue %q is not a transfer target of %q: add it to the ChatQueue's spec.transferTargets, or ask a supervisor", toQueue, c.Queue))
+			}
+			return nil
+		}, func(c *store.Conversation) {
+			c.Queue, c.State, c.Operator, c.QueuedAt = toQueue, store.StateQueued, "", &now
+			c.AcceptDeadline, c.CompletionDeadline, c.Offered, c.Lapsed = nil, nil, nil, nil
+		}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to queue " + toQueue}, nil)
+	}
+	if !v.isOperator(toOperator) {
+		return store.Conversation{}, NotFound(fmt.Sprintf("operator %q does not exist", toOperator))
+	}
+	return e.transition(ctx, actor, id, func(c store.Conversation) error {
+		if err := check(c); err != nil {
+			return err
+		}
+		if !v.canHandle(toOperator, c.Queue) {
+			return Forbidden(fmt.Sprintf("%s does not answer queue %q: forward the chat to their queue instead", toOperator, c.Queue))
+		}
+		return nil
+	}, func(c *store.Conversation) {
+		timeout := v.cfg.LiveChat.AcceptTimeout.Duration
+		if q := v.queues[c.Queue]; q != nil {
+			timeout = q.AcceptTimeout.Duration
+		}
+		deadline := now.Add(timeout)
+		c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, toOperator, toOperator, &now, &deadline, nil
+	}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to " + toOperator},
+		&store.Claim{Operator: toOperator, Limit: v.limitOf(toOperator)})
 }
 
 // CloseConversation ends a chat. The operator holding it or a supervisor may close it.
@@ -186,7 +257,7 @@ func (e *Engine) CloseConversation(ctx context.Context, operator, id string) (st
 		return nil
 	}, func(c *store.Conversation) {
 		c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
-	}, store.Activity{Type: "ChatFinished"})
+	}, store.Activity{Type: string(chatv1alpha1.EventChatFinished)}, nil)
 }
 
 // SetPresence records an operator's presence; active true also clears the inactivity

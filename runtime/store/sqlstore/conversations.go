@@ -292,6 +292,14 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			return err
 		}
 		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
+		if m.CompletionDeadline != nil || m.ClearCompletion {
+			// Replicas schedule deadlines from conversation changes: announce it.
+			c, err := scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), m.ConversationID))
+			if err != nil {
+				return err
+			}
+			changes = append(changes, store.Change{Kind: store.ChangeConversation, Conversation: &c})
+		}
 		return nil
 	}, &changes)
 	if err != nil && dedup != nil && isUniqueViolation(err) {

@@ -1,0 +1,214 @@
+package chat
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// deadlines keeps the accept and completion deadlines of conversations in a heap. The
+// deadlines themselves are stored with the conversations, so a restarted runtime loads
+// them and fires each one; on several replicas each fires them, and the transition's
+// version check lets exactly one succeed.
+type deadlines struct {
+	mu    sync.Mutex
+	heap  deadlineHeap
+	index map[string]*deadlineItem
+	wake  chan struct{}
+}
+
+type deadlineItem struct {
+	conversation string
+	at           time.Time
+	pos          int
+}
+
+type deadlineHeap []*deadlineItem
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *deadlineHeap) Push(x any) {
+	it := x.(*deadlineItem)
+	it.pos = len(*h)
+	*h = append(*h, it)
+}
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
+
+func newDeadlines() *deadlines {
+	return &deadlines{index: map[string]*deadlineItem{}, wake: make(chan struct{}, 1)}
+}
+
+// track records a conversation's earliest deadline, or forgets it when it has none.
+func (d *deadlines) track(c *store.Conversation) {
+	var at *time.Time
+	if c.State.Open() {
+		for _, t := range []*time.Time{c.AcceptDeadline, c.CompletionDeadline} {
+			if t != nil && (at == nil || t.Before(*at)) {
+				at = t
+			}
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	it, ok := d.index[c.ID]
+	switch {
+	case at == nil && ok:
+		heap.Remove(&d.heap, it.pos)
+		delete(d.index, c.ID)
+	case at == nil:
+		return
+	case ok:
+		it.at = *at
+		heap.Fix(&d.heap, it.pos)
+	default:
+		it = &deadlineItem{conversation: c.ID, at: *at}
+		heap.Push(&d.heap, it)
+		d.index[c.ID] = it
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// due removes and returns the conversations whose deadline is at or before now.
+func (d *deadlines) due(now time.Time) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for d.heap.Len() > 0 && !d.heap[0].at.After(now) {
+		it := heap.Pop(&d.heap).(*deadlineItem)
+		delete(d.index, it.conversation)
+		out = append(out, it.conversation)
+	}
+	return out
+}
+
+// next is the earliest deadline, if any.
+func (d *deadlines) next() (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.heap.Len() == 0 {
+		return time.Time{}, false
+	}
+	return d.heap[0].at, true
+}
+
+// loadDeadlines reads the stored deadlines at start-up.
+func (e *Engine) loadDeadlines(ctx context.Context) error {
+	convs, err := e.store.WithDeadlines(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range convs {
+		e.deadlines.track(&convs[i])
+	}
+	return nil
+}
+
+// runDeadlines fires deadlines as they come due, until ctx ends.
+func (e *Engine) runDeadlines(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		wait := time.Hour
+		if at, ok := e.deadlines.next(); ok {
+			wait = max(at.Sub(e.now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.deadlines.wake:
+		case <-timer.C:
+			if err := e.FireDue(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("firing deadlines", "error", err)
+			}
+		}
+	}
+}
+
+// FireDue handles every deadline that is due: an assigned chat nobody accepted goes to
+// the next operator and the one who let it lapse becomes inactive; a chat whose last
+// outgoing message is older than the queue's completion timeout closes.
+func (e *Engine) FireDue(ctx context.Context) error {
+	now := e.now()
+	for _, id := range e.deadlines.due(now) {
+		c, err := e.store.Conversation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.State == store.StateAssigned && c.AcceptDeadline != nil && !c.AcceptDeadline.After(now):
+			err = e.lapse(ctx, c)
+		case c.State.Open() && c.CompletionDeadline != nil && !c.CompletionDeadline.After(now):
+			err = e.complete(ctx, c)
+		default:
+			e.deadlines.track(&c) // moved on meanwhile: keep its current deadline, if any
+		}
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// lapse takes an unaccepted chat back to its queue, to go to someone else.
+func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
+	operator := c.Operator
+	timeout := c.AcceptDeadline.Sub(*c.AssignedAt)
+	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		Change: func(c *store.Conversation) {
+			c.State, c.Operator, c.AcceptDeadline = store.StateQueued, "", nil
+			if !containsString(c.Lapsed, operator) {
+				c.Lapsed = append(c.Lapsed, operator)
+			}
+		},
+		Activity: &store.Activity{Type: string(chatv1alpha1.EventAcceptTimedOut), Actor: "routing",
+			Detail: operator + " did not accept within " + timeout.String() + "; back to the queue"},
+	})
+	if err != nil {
+		return err
+	}
+	e.metrics.acceptTimeouts.WithLabelValues(next.Queue).Inc()
+	return e.inactivate(ctx, operator, c.ID, timeout)
+}
+
+// complete closes a chat whose completion timeout passed.
+func (e *Engine) complete(ctx context.Context, c store.Conversation) error {
+	now := e.now()
+	_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		Change: func(c *store.Conversation) {
+			c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
+		},
+		Activity: &store.Activity{Type: string(chatv1alpha1.EventChatFinished), Actor: "routing",
+			Detail: "completion timeout: no message since the operator's last one"},
+	})
+	return err
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

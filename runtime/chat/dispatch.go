@@ -1,0 +1,318 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/routing"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// dispatcher routes waiting chats when something changes that could let one through:
+// a chat queued, an operator coming online or back, a chat closed, a new configuration.
+// Changes mark queues dirty; one goroutine routes the dirty queues. There is no
+// periodic sweep.
+type dispatcher struct {
+	mu     sync.Mutex
+	dirty  map[string]bool
+	wake   chan struct{}
+	queues sync.Map // queue → *sync.Mutex: one routing pass per queue at a time
+}
+
+func newDispatcher() *dispatcher {
+	return &dispatcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+func (d *dispatcher) mark(queues ...string) {
+	d.mu.Lock()
+	for _, q := range queues {
+		d.dirty[q] = true
+	}
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.dirty))
+	for q := range d.dirty {
+		out = append(out, q)
+	}
+	clear(d.dirty)
+	slices.Sort(out)
+	return out
+}
+
+func (d *dispatcher) lock(queue string) func() {
+	m, _ := d.queues.LoadOrStore(queue, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// runDispatcher routes dirty queues until ctx ends.
+func (e *Engine) runDispatcher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.dispatch.wake:
+			for _, q := range e.dispatch.take() {
+				if err := e.Route(ctx, q); err != nil && ctx.Err() == nil {
+					e.log.Error("routing failed", "queue", q, "error", err)
+					e.dispatch.mark(q) // try again with the next wake-up
+				}
+			}
+		}
+	}
+}
+
+// markForChange marks the queues a committed change may unblock.
+func (e *Engine) markForChange(c store.Change) {
+	v := e.view.Load()
+	switch c.Kind {
+	case store.ChangeConversation:
+		conv := c.Conversation
+		queues := []string{conv.Queue}
+		// A chat that ends or moves frees its operator in all their queues.
+		for _, op := range []string{conv.Operator, conv.LastOperator} {
+			if op != "" {
+				queues = append(queues, v.opQueues[op]...)
+			}
+		}
+		e.dispatch.mark(queues...)
+	case store.ChangeOperator:
+		e.dispatch.mark(v.opQueues[c.Operator.Name]...)
+	}
+}
+
+// candidates gathers the facts routing needs about a queue's operators.
+func (e *Engine) candidates(ctx context.Context, v *view, q *config.Queue) ([]routing.Candidate, error) {
+	ops, err := e.store.Operators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	loads, err := e.store.Loads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]store.Operator, len(ops))
+	for _, o := range ops {
+		byName[o.Name] = o
+	}
+	out := make([]routing.Candidate, 0, len(q.Operators))
+	for _, name := range q.Operators {
+		o, known := byName[name]
+		limit := int(v.cfg.LiveChat.SimultaneousChats)
+		if p := v.people[name]; p != nil {
+			limit = int(p.MaxChats)
+		}
+		out = append(out, routing.Candidate{Name: name, Online: known && o.Presence == store.PresenceOnline,
+			Active: !known || o.Active, Load: loads[name], Limit: limit, LastAssigned: o.LastAssignedAt})
+	}
+	return out, nil
+}
+
+// Route routes the waiting chats of a queue, oldest first, until none waits or nobody
+// can take the next one. Under AvailableAgent each chat is assigned to one operator,
+// who must accept it; under AllAgents each is offered to every eligible operator.
+func (e *Engine) Route(ctx context.Context, queue string) error {
+	defer e.dispatch.lock(queue)()
+	v := e.view.Load()
+	q := v.queues[queue]
+	if q == nil {
+		return nil
+	}
+	waiting, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
+	if err != nil {
+		return err
+	}
+	defer func() { e.metrics.queueLength.WithLabelValues(queue).Set(float64(e.countWaiting(ctx, queue))) }()
+	if len(waiting) == 0 {
+		return nil
+	}
+	cands, err := e.candidates(ctx, v, q)
+	if err != nil {
+		return err
+	}
+	if q.Rule == chatv1alpha1.RoutingAllAgents {
+		return e.offerAll(ctx, waiting, cands)
+	}
+	for _, c := range waiting {
+		for {
+			name, ok := routing.PickAvailable(cands, c.Lapsed)
+			if !ok {
+				e.publishPositions(ctx, queue)
+				return nil // nobody can take the oldest chat: the rest wait behind it
+			}
+			err := e.assign(ctx, v, q, c, name)
+			i := slices.IndexFunc(cands, func(x routing.Candidate) bool { return x.Name == name })
+			if errors.Is(err, store.ErrLimit) {
+				cands[i].Load = cands[i].Limit // another replica filled them up: pick again
+				continue
+			}
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			if err == nil {
+				now := e.now()
+				cands[i].Load++
+				cands[i].LastAssigned = &now
+			}
+			break // assigned, or someone else changed the chat first
+		}
+	}
+	e.publishPositions(ctx, queue)
+	return nil
+}
+
+func (e *Engine) countWaiting(ctx context.Context, queue string) int {
+	w, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
+	if err != nil {
+		return 0
+	}
+	return len(w)
+}
+
+// assign gives a chat to an operator, who must accept it within the accept timeout.
+func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.Conversation, operator string) error {
+	now := e.now()
+	deadline := now.Add(q.AcceptTimeout.Duration)
+	limit := int(v.cfg.LiveChat.SimultaneousChats)
+	if p := v.people[operator]; p != nil {
+		limit = int(p.MaxChats)
+	}
+	_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		Claim: &store.Claim{Operator: operator, Limit: limit},
+		Change: func(c *store.Conversation) {
+			c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, operator, operator, &now, &deadline, nil
+		},
+		Activity: &store.Activity{Type: string(chatv1alpha1.EventChatAssigned), Actor: "routing",
+			Detail: fmt.Sprintf("assigned to %s; accept within %s", operator, q.AcceptTimeout.Duration)},
+	})
+	if err == nil {
+		e.metrics.assignments.WithLabelValues(q.Name, string(q.Rule)).Inc()
+		if c.QueuedAt != nil {
+			e.metrics.queueWait.WithLabelValues(q.Name).Observe(now.Sub(*c.QueuedAt).Seconds())
+		}
+	}
+	return err
+}
+
+// offerAll offers every waiting chat to every eligible operator; the first to accept
+// takes it (Take), and the offer disappears from the others' consoles.
+func (e *Engine) offerAll(ctx context.Context, waiting []store.Conversation, cands []routing.Candidate) error {
+	offer := routing.OfferAll(cands)
+	for _, c := range waiting {
+		if slices.Equal(c.Offered, offer) {
+			continue
+		}
+		_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+			Change: func(c *store.Conversation) { c.Offered = offer }})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Position is a waiting chat's place in its queue, 1 for the next one; 0 if it is not
+// waiting.
+func (e *Engine) Position(ctx context.Context, c store.Conversation) (int, error) {
+	if c.State != store.StateQueued {
+		return 0, nil
+	}
+	waiting, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{c.Queue}, States: []store.State{store.StateQueued}})
+	if err != nil {
+		return 0, err
+	}
+	for i, w := range waiting {
+		if w.ID == c.ID {
+			return i + 1, nil
+		}
+	}
+	return 0, nil
+}
+
+// publishPositions tells every visitor waiting in a queue their place in it.
+func (e *Engine) publishPositions(ctx context.Context, queue string) {
+	waiting, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
+	if err != nil {
+		return
+	}
+	for i, w := range waiting {
+		e.hub.Publish(mustJSON(VisitorEvent{Type: "position", Position: i + 1}), TopicVisitor(w.ID))
+	}
+}
+
+// Settle routes every queue and fires every due deadline, again and again until
+// nothing changes: what the dispatcher and the timers do in the background, done now.
+// Tests with a fake clock drive the engine with it.
+func (e *Engine) Settle(ctx context.Context) error {
+	for range 100 {
+		before, err := e.fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		if err := e.FireDue(ctx); err != nil {
+			return err
+		}
+		for _, q := range e.view.Load().cfg.Queues {
+			if err := e.Route(ctx, q.Name); err != nil {
+				return err
+			}
+		}
+		after, err := e.fingerprint(ctx)
+		if err != nil {
+			return err
+		}
+		if after == before {
+			return nil
+		}
+	}
+	return errors.New("routing did not settle after 100 rounds")
+}
+
+func (e *Engine) fingerprint(ctx context.Context) (string, error) {
+	convs, err := e.store.Conversations(ctx, store.ConversationFilter{})
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	for _, c := range convs {
+		b = fmt.Appendf(b, "%s:%d;", c.ID, c.Version)
+	}
+	return string(b), nil
+}
+
+// inactivate makes an operator inactive after a lapse and tells their console why.
+func (e *Engine) inactivate(ctx context.Context, operator, conversation string, timeout time.Duration) error {
+	ops, err := e.store.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	presence := store.PresenceOnline
+	for _, o := range ops {
+		if o.Name == operator {
+			presence = o.Presence
+		}
+	}
+	inactive := false
+	if _, err := e.store.SetPresence(ctx, operator, presence, &inactive); err != nil {
+		return err
+	}
+	e.hub.Publish(mustJSON(Event{Type: "notice", Notice: fmt.Sprintf(
+		"You did not accept chat %s within %s, so it went to another operator. You are inactive and get no new chats until you set yourself active.",
+		conversation, timeout)}), TopicOperator(operator))
+	return nil
+}
