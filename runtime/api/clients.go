@@ -211,7 +211,16 @@ func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request, i
 
 func (s *Server) clientConversation(w http.ResponseWriter, r *http.Request) {
 	if _, conv, ok := s.clientConversationFor(w, r, r.PathValue("id")); ok {
-		writeJSON(w, http.StatusOK, s.engine.ConversationForVisitor(conv))
+		position, err := s.engine.Position(r.Context(), conv)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			chat.VisitorConversation
+			// Position is the place in the queue while the chat waits, 1 for the next.
+			Position int `json:"position,omitempty"`
+		}{s.engine.ConversationForVisitor(conv), position})
 	}
 }
 

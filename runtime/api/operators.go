@@ -153,6 +153,25 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	writeJSON(w, http.StatusOK, c)
 }
 
+type forwardRequest struct {
+	// Operator or Queue: exactly one.
+	Operator string `json:"operator,omitempty"`
+	Queue    string `json:"queue,omitempty"`
+}
+
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, me chat.Me) {
+	var req forwardRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	c, err := s.engine.Forward(r.Context(), me.Name, r.PathValue("id"), req.Operator, req.Queue)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	var req sendRequest
 	if !decode(w, r, &req) {

@@ -186,7 +186,8 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		history[i] = s.engine.ForVisitor(m)
 	}
 	vc := s.engine.ConversationForVisitor(conv)
-	conn.send(chat.VisitorEvent{Type: "history", Conversation: &vc, Messages: history})
+	position, _ := s.engine.Position(r.Context(), conv)
+	conn.send(chat.VisitorEvent{Type: "history", Conversation: &vc, Messages: history, Position: position})
 	// The HTTP handler returns and its goroutine (with the stack serving the request
 	// grew) ends; a fresh, small one reads the connection for as long as it lasts.
 	s.metrics.connections.WithLabelValues(role).Inc()
@@ -252,7 +253,7 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 	}
 	conn := newWSConn(c, s.SendQueue)
 	hub := s.engine.Hub()
-	topics := []string{chat.TopicOperators}
+	topics := []string{chat.TopicOperators, chat.TopicOperator(me.Name)}
 	for _, q := range me.Queues {
 		topics = append(topics, chat.TopicQueue(q))
 	}

@@ -188,19 +188,23 @@ func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 		return err
 	}
 	e.metrics.acceptTimeouts.WithLabelValues(next.Queue).Inc()
+	e.emit(chatv1alpha1.EventAcceptTimedOut, &next, operator, "")
 	return e.inactivate(ctx, operator, c.ID, timeout)
 }
 
 // complete closes a chat whose completion timeout passed.
 func (e *Engine) complete(ctx context.Context, c store.Conversation) error {
 	now := e.now()
-	_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Change: func(c *store.Conversation) {
 			c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
 		},
 		Activity: &store.Activity{Type: string(chatv1alpha1.EventChatFinished), Actor: "routing",
 			Detail: "completion timeout: no message since the operator's last one"},
 	})
+	if err == nil {
+		e.emit(chatv1alpha1.EventChatFinished, &next, "", "completion timeout")
+	}
 	return err
 }
 

@@ -192,7 +192,7 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 	if p := v.people[operator]; p != nil {
 		limit = int(p.MaxChats)
 	}
-	_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Claim: &store.Claim{Operator: operator, Limit: limit},
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, operator, operator, &now, &deadline, nil
@@ -205,6 +205,7 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 		if c.QueuedAt != nil {
 			e.metrics.queueWait.WithLabelValues(q.Name).Observe(now.Sub(*c.QueuedAt).Seconds())
 		}
+		e.emit(chatv1alpha1.EventChatAssigned, &next, operator, "")
 	}
 	return err
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -39,6 +40,7 @@ type Engine struct {
 	metrics   *Metrics
 	dispatch  *dispatcher
 	deadlines *deadlines
+	notify    notifiers
 	stop      func()
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
@@ -219,7 +221,7 @@ func (e *Engine) EnsureContact(ctx context.Context, channel string, id Identity)
 // openConversation returns the contact's open conversation on ch or starts a new one.
 func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Channel, contact store.Contact) (store.Conversation, error) {
 	open, err := e.store.Conversations(ctx, store.ConversationFilter{ContactID: contact.ID,
-		States: []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive}})
+		States: []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive, store.StateMissed}})
 	if err != nil {
 		return store.Conversation{}, err
 	}
@@ -230,16 +232,43 @@ func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Chann
 	}
 	now := e.now()
 	conv := store.Conversation{ID: newID(), Channel: ch.Name, Queue: ch.Queue, ContactID: contact.ID, State: store.StateQueued, QueuedAt: &now}
-	if ch.Bot != nil {
+	event := chatv1alpha1.EventChatStarted
+	switch offline, err := e.queueOffline(ctx, v, ch.Queue); {
+	case err != nil:
+		return store.Conversation{}, err
+	case ch.Bot != nil:
 		conv.State, conv.QueuedAt = store.StateBot, nil
+	case offline:
+		// Nobody of the queue is online: the contact leaves a message for later.
+		conv.State, event = store.StateMissed, chatv1alpha1.EventOfflineMessage
 	}
-	conv, err = e.store.CreateConversation(ctx, conv, store.Activity{Type: "ChatStarted", Actor: "contact:" + contact.ID,
+	conv, err = e.store.CreateConversation(ctx, conv, store.Activity{Type: string(event), Actor: "contact:" + contact.ID,
 		Detail: "channel " + ch.Name + ", queue " + ch.Queue})
 	if err != nil {
 		return store.Conversation{}, err
 	}
 	e.metrics.conversationsStarted.WithLabelValues(string(ch.Type)).Inc()
+	e.emit(event, &conv, "", "")
 	return conv, nil
+}
+
+// queueOffline reports whether a queue takes offline messages now: it accepts them and
+// none of its operators is online.
+func (e *Engine) queueOffline(ctx context.Context, v *view, queue string) (bool, error) {
+	q := v.queues[queue]
+	if q == nil || !q.Offline.AcceptMessages {
+		return false, nil
+	}
+	ops, err := e.store.Operators(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, o := range ops {
+		if o.Presence == store.PresenceOnline && containsString(q.Operators, o.Name) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // ContactByToken finds a widget visitor by their token.
@@ -291,7 +320,9 @@ func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversat
 		m, dup, err := e.store.AppendMessage(ctx, ch.Name, msg)
 		if err == nil {
 			e.countInbound(ch, dup)
-			return m, store.Conversation{ID: conversationID, Channel: ch.Name, Queue: m.Queue, ContactID: contact.ID}, nil
+			conv = store.Conversation{ID: conversationID, Channel: ch.Name, Queue: m.Queue, ContactID: contact.ID}
+			e.inboundEvent(m, conv, dup)
+			return m, conv, nil
 		}
 		if !errors.Is(err, store.ErrClosed) {
 			return store.Message{}, store.Conversation{}, err
@@ -310,6 +341,7 @@ func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversat
 			return store.Message{}, store.Conversation{}, err
 		}
 		e.countInbound(ch, dup)
+		e.inboundEvent(m, conv, dup)
 		return m, conv, nil
 	}
 	return store.Message{}, store.Conversation{}, Conflict("the conversation keeps closing: try again")
@@ -319,6 +351,19 @@ func (e *Engine) countInbound(ch *config.Channel, duplicate bool) {
 	if !duplicate {
 		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionIn)).Inc()
 	}
+}
+
+// inboundEvent emits FirstMessageReceived for a conversation's first message and
+// MessageReceived for the others.
+func (e *Engine) inboundEvent(m store.Message, conv store.Conversation, duplicate bool) {
+	if duplicate {
+		return
+	}
+	ev := chatv1alpha1.EventMessageReceived
+	if m.Seq == 1 {
+		ev = chatv1alpha1.EventFirstMessageReceived
+	}
+	e.emit(ev, &conv, "", m.Text)
 }
 
 // Messages returns a conversation's messages after a sequence number.

@@ -47,8 +47,9 @@ func (e *Engine) IsClient(channel, name string) bool {
 	return e.view.Load().clients[channel][name]
 }
 
-// OpenStates are the states of a conversation that is going on.
-var OpenStates = []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive}
+// OpenStates are the states of a conversation that is going on, offline messages
+// waiting for an answer included.
+var OpenStates = []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive, store.StateMissed}
 
 // Visible lists the conversations of the queues an operator sees (every queue for
 // supervisors), in the given states (open ones when none are given).
@@ -140,8 +141,11 @@ func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversat
 			c.AssignedAt = &now
 		}
 	}, store.Activity{Type: string(chatv1alpha1.EventChatAccepted)}, &store.Claim{Operator: operator, Limit: v.limitOf(operator)})
-	if err == nil && waited != nil {
-		e.metrics.queueWait.WithLabelValues(next.Queue).Observe(now.Sub(*waited).Seconds())
+	if err == nil {
+		if waited != nil {
+			e.metrics.queueWait.WithLabelValues(next.Queue).Observe(now.Sub(*waited).Seconds())
+		}
+		e.emit(chatv1alpha1.EventChatAccepted, &next, operator, "")
 	}
 	return next, err
 }
@@ -166,7 +170,7 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 		if c, err = e.Take(ctx, operator, id); err != nil {
 			return store.Message{}, err
 		}
-	case c.Operator == operator && c.State == store.StateActive, v.supervisors[operator]:
+	case c.Operator == operator && c.State == store.StateActive, v.supervisors[operator] && c.State == store.StateActive:
 	default:
 		return store.Message{}, Forbidden("take the chat before answering it")
 	}
@@ -182,6 +186,7 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 	if ch := v.channels[c.Channel]; ch != nil {
 		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionOut)).Inc()
 	}
+	e.emit(chatv1alpha1.EventMessageSent, &c, operator, m.Text)
 	return m, nil
 }
 
@@ -208,7 +213,7 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 		if v.queues[toQueue] == nil {
 			return store.Conversation{}, NotFound(fmt.Sprintf("queue %q does not exist", toQueue))
 		}
-		return e.transition(ctx, actor, id, func(c store.Conversation) error {
+		next, err := e.transition(ctx, actor, id, func(c store.Conversation) error {
 			if err := check(c); err != nil {
 				return err
 			}
@@ -220,11 +225,15 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 			c.Queue, c.State, c.Operator, c.QueuedAt = toQueue, store.StateQueued, "", &now
 			c.AcceptDeadline, c.CompletionDeadline, c.Offered, c.Lapsed = nil, nil, nil, nil
 		}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to queue " + toQueue}, nil)
+		if err == nil {
+			e.emit(chatv1alpha1.EventChatForwarded, &next, actor, "to queue "+toQueue)
+		}
+		return next, err
 	}
 	if !v.isOperator(toOperator) {
 		return store.Conversation{}, NotFound(fmt.Sprintf("operator %q does not exist", toOperator))
 	}
-	return e.transition(ctx, actor, id, func(c store.Conversation) error {
+	next, err := e.transition(ctx, actor, id, func(c store.Conversation) error {
 		if err := check(c); err != nil {
 			return err
 		}
@@ -241,13 +250,17 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 		c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, toOperator, toOperator, &now, &deadline, nil
 	}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to " + toOperator},
 		&store.Claim{Operator: toOperator, Limit: v.limitOf(toOperator)})
+	if err == nil {
+		e.emit(chatv1alpha1.EventChatForwarded, &next, toOperator, "by "+actor)
+	}
+	return next, err
 }
 
 // CloseConversation ends a chat. The operator holding it or a supervisor may close it.
 func (e *Engine) CloseConversation(ctx context.Context, operator, id string) (store.Conversation, error) {
 	v := e.view.Load()
 	now := e.now()
-	return e.transition(ctx, operator, id, func(c store.Conversation) error {
+	next, err := e.transition(ctx, operator, id, func(c store.Conversation) error {
 		switch {
 		case !c.State.Open():
 			return Conflict("the chat is already closed")
@@ -258,6 +271,10 @@ func (e *Engine) CloseConversation(ctx context.Context, operator, id string) (st
 	}, func(c *store.Conversation) {
 		c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
 	}, store.Activity{Type: string(chatv1alpha1.EventChatFinished)}, nil)
+	if err == nil {
+		e.emit(chatv1alpha1.EventChatFinished, &next, operator, "")
+	}
+	return next, err
 }
 
 // SetPresence records an operator's presence; active true also clears the inactivity
@@ -271,5 +288,23 @@ func (e *Engine) SetPresence(ctx context.Context, operator string, p store.Prese
 	default:
 		return store.Operator{}, Invalid(fmt.Sprintf("presence %q: use online, away or offline", p))
 	}
-	return e.store.SetPresence(ctx, operator, p, active)
+	previous := store.PresenceOffline
+	if ops, err := e.store.Operators(ctx); err == nil {
+		for _, o := range ops {
+			if o.Name == operator {
+				previous = o.Presence
+			}
+		}
+	}
+	op, err := e.store.SetPresence(ctx, operator, p, active)
+	if err != nil || previous == p {
+		return op, err
+	}
+	ev := map[store.Presence]chatv1alpha1.EventType{store.PresenceOnline: chatv1alpha1.EventOperatorOnline,
+		store.PresenceAway: chatv1alpha1.EventOperatorAway, store.PresenceOffline: chatv1alpha1.EventOperatorOffline}[p]
+	if p == store.PresenceOnline && previous == store.PresenceAway {
+		ev = chatv1alpha1.EventOperatorBack
+	}
+	e.emit(ev, nil, operator, "")
+	return op, nil
 }

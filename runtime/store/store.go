@@ -28,8 +28,9 @@ const (
 	StateMissed   State = "Missed"
 )
 
-// Open reports whether a conversation in state s is still going on.
-func (s State) Open() bool { return s != StateClosed && s != StateMissed }
+// Open reports whether a conversation in state s is still going on; an offline
+// message (Missed) is, until an operator answers or dismisses it.
+func (s State) Open() bool { return s != StateClosed }
 
 // Errors.
 var (

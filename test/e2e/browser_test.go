@@ -80,6 +80,7 @@ func TestWidgetAndConsoleInChromium(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	rt := startRuntimeAt(t, manifestsDir(t), addr)
+	online(t, rt, alice)
 
 	// Visitor and operator each have a browser of their own, as they would.
 	visitor := browser(t)
@@ -92,7 +93,7 @@ func TestWidgetAndConsoleInChromium(t *testing.T) {
 		chromedp.SendKeys("#text", "Hello from a real browser"),
 		chromedp.Click("#send"),
 		poll(`document.getElementById("messages").textContent.includes("Hello from a real browser")`),
-		poll(`document.getElementById("status").textContent.includes("Waiting for an operator")`),
+		poll(`document.getElementById("status").textContent.includes("Waiting for an operator") || document.getElementById("status").textContent.includes("in the queue")`),
 	)
 	if err != nil {
 		failPage(t, visitor, "visitor", err)
@@ -110,7 +111,7 @@ func TestWidgetAndConsoleInChromium(t *testing.T) {
 		chromedp.WaitVisible("#list .conv"),
 		chromedp.Click("#list .conv"),
 		poll(`document.getElementById("messages").textContent.includes("Hello from a real browser")`),
-		chromedp.Click("#take"),
+		chromedp.Click("#take"), // the chat was assigned to her: accept it
 		poll(`!document.getElementById("reply").disabled`),
 		chromedp.SendKeys("#reply", "Hi! Alice here, how can I help?"),
 		chromedp.Click("#send"),

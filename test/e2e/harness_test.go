@@ -336,6 +336,14 @@ func isConversationState(id, state string) func(map[string]any) bool {
 	}
 }
 
+// online sets an operator online.
+func online(t testing.TB, rt *runtime, token string) {
+	t.Helper()
+	if code := call(t, "PUT", rt.base+"/api/v1/me/presence", token, map[string]string{"presence": "online"}, nil); code != 200 {
+		t.Fatalf("going online: %d", code)
+	}
+}
+
 // Tokens from config/samples/secrets.yaml.
 const (
 	alice = "sample-token-alice"

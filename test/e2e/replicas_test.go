@@ -32,8 +32,9 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 
 	opOnB := console(t, b, alice)
 	opOnB.waitEvent(t, "snapshot", func(ev map[string]any) bool { return ev["type"] == "snapshot" })
+	online(t, b, alice)
 	v := newVisitor(t, a, "hello from replica A")
-	opOnB.waitEvent(t, "the chat queued on A, on B's console", isConversationState(v.conversation, "Queued"))
+	opOnB.waitEvent(t, "the chat started on A, assigned to alice, on B's console", isConversationState(v.conversation, "Assigned"))
 	vw := v.connect(t, 0)
 	vw.waitEvent(t, "history", func(ev map[string]any) bool { return ev["type"] == "history" })
 

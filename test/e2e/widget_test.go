@@ -17,9 +17,11 @@ func TestVisitorAndOperatorChat(t *testing.T) {
 	rt := standalone(t, manifestsDir(t), t.TempDir())
 	op := console(t, rt, alice)
 	op.waitEvent(t, "snapshot", func(ev map[string]any) bool { return ev["type"] == "snapshot" })
+	online(t, rt, alice)
 
+	// first-line routes to an available agent: the only one online, alice.
 	v := newVisitor(t, rt, "Hello, my invoice is wrong")
-	op.waitEvent(t, "the new chat on the console", isConversationState(v.conversation, "Queued"))
+	op.waitEvent(t, "the new chat assigned on the console", isConversationState(v.conversation, "Assigned"))
 	vw := v.connect(t, 0)
 	history := vw.waitEvent(t, "history", func(ev map[string]any) bool { return ev["type"] == "history" })
 	if msgs, _ := history["messages"].([]any); len(msgs) != 1 {
@@ -27,8 +29,8 @@ func TestVisitorAndOperatorChat(t *testing.T) {
 	}
 
 	var taken map[string]any
-	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/take", alice, nil, &taken); code != 200 {
-		t.Fatalf("take: %d %v", code, taken)
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/accept", alice, nil, &taken); code != 200 {
+		t.Fatalf("accept: %d %v", code, taken)
 	}
 	active := vw.waitEvent(t, "the chat becoming active", func(ev map[string]any) bool {
 		return ev["type"] == "conversation" && field(ev, "conversation", "state") == "Active"
@@ -64,7 +66,8 @@ func TestVisitorAndOperatorChat(t *testing.T) {
 		Activity []struct{ Type, Actor string }
 	}
 	call(t, "GET", rt.base+"/api/v1/conversations/"+v.conversation+"/activity", alice, nil, &acts)
-	if len(acts.Activity) < 2 || acts.Activity[0].Type != "ChatStarted" || acts.Activity[1].Type != "ChatAccepted" || acts.Activity[1].Actor != "alice" {
+	if len(acts.Activity) < 3 || acts.Activity[0].Type != "ChatStarted" || acts.Activity[1].Type != "ChatAssigned" ||
+		acts.Activity[2].Type != "ChatAccepted" || acts.Activity[2].Actor != "alice" {
 		t.Errorf("activity stream: %+v", acts.Activity)
 	}
 
@@ -74,9 +77,9 @@ func TestVisitorAndOperatorChat(t *testing.T) {
 	vw.waitEvent(t, "the chat closing", isConversationState(v.conversation, "Closed"))
 	v.send(t, vw, "One more question")
 	next := vw.waitEvent(t, "a new conversation", func(ev map[string]any) bool {
-		return ev["type"] == "conversation" && field(ev, "conversation", "id") != v.conversation && field(ev, "conversation", "state") == "Queued"
+		return ev["type"] == "conversation" && field(ev, "conversation", "id") != v.conversation
 	})
-	op.waitEvent(t, "the new chat queued on the console", isConversationState(field(next, "conversation", "id").(string), "Queued"))
+	op.waitEvent(t, "the new chat assigned on the console", isConversationState(field(next, "conversation", "id").(string), "Assigned"))
 }
 
 func TestFirstTakeWins(t *testing.T) {

@@ -21,12 +21,13 @@ function el(tag, attrs, ...children) {
 function renderList() {
   const list = $("list");
   list.replaceChildren();
-  const convs = [...state.convs.values()].filter((c) => c.state !== "Closed" && c.state !== "Missed")
+  const convs = [...state.convs.values()].filter((c) => c.state !== "Closed")
     .sort((a, b) => (a.queuedAt || a.createdAt).localeCompare(b.queuedAt || b.createdAt));
   for (const c of convs) {
     const row = el("div", { className: "conv" + (c.id === state.selected ? " selected" : ""), onclick: () => select(c.id) },
       el("span", { className: "state " + c.state, textContent: c.state }), " ", c.queue,
-      el("div", { className: "who", textContent: c.operator ? "with " + c.operator : "waiting since " + new Date(c.queuedAt || c.createdAt).toLocaleTimeString() }));
+      el("div", { className: "who", textContent: c.state === "Missed" ? "offline message" : c.operator ? "with " + c.operator :
+        ((c.offered || []).includes(state.me.name) ? "offered to you, " : "") + "waiting since " + new Date(c.queuedAt || c.createdAt).toLocaleTimeString() }));
     row.dataset.id = c.id;
     list.append(row);
   }
@@ -41,8 +42,8 @@ function renderChat() {
   $("reply").disabled = $("send").disabled = !(mine || (c && state.me.supervisor && c.state === "Active"));
   if (!c) return;
   head.append(el("strong", { textContent: "Conversation " + c.id + " " }), el("span", { className: "state " + c.state, textContent: c.state }), " ");
-  if (c.state === "Queued" || (c.state === "Assigned" && c.operator === state.me.name)) {
-    head.append(el("button", { id: "take", textContent: c.state === "Queued" ? "Take" : "Accept", onclick: () => act("take") }));
+  if (c.state === "Queued" || c.state === "Missed" || (c.state === "Assigned" && c.operator === state.me.name)) {
+    head.append(el("button", { id: "take", textContent: c.state === "Assigned" ? "Accept" : "Take", onclick: () => act("take") }));
   }
   if (c.state !== "Closed" && (mine || state.me.supervisor)) head.append(" ", el("button", { id: "close", textContent: "Close", onclick: () => act("close") }));
   const msgs = [...(state.messages.get(c.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
@@ -83,6 +84,7 @@ function connect() {
     if (e.type === "conversation") state.convs.set(e.conversation.id, e.conversation);
     if (e.type === "message") addMessage(e.message);
     if (e.type === "operator" && e.operator.name === state.me.name) showPresence(e.operator);
+    if (e.type === "notice") $("chat-error").textContent = e.notice;
     renderList(); renderChat();
   };
   ws.onclose = () => setTimeout(connect, 1000);

@@ -37,7 +37,8 @@ function showConversation(c) {
   saved.conversation = c.id;
   localStorage.setItem(key, JSON.stringify(saved));
   $("status").textContent = c.state === "Active" && c.operatorName ? c.operatorName + " is here to help" :
-    c.state === "Closed" ? "This chat has ended. Write to start a new one." : "Waiting for an operator…";
+    c.state === "Closed" ? "This chat has ended. Write to start a new one." :
+    c.state === "Missed" ? "We are offline right now. Leave your message and we will get back to you." : "Waiting for an operator…";
 }
 
 function connect() {
@@ -50,6 +51,7 @@ function connect() {
     if (e.type === "history") { (e.messages || []).forEach((m) => messages.set(m.seq, m)); showConversation(e.conversation); }
     if (e.type === "message") messages.set(e.message.seq, e.message);
     if (e.type === "conversation") showConversation(e.conversation);
+    if (e.type === "position" || (e.type === "history" && e.position)) $("status").textContent = "You are number " + e.position + " in the queue…";
     if (e.type === "error") $("error").textContent = e.message;
     render();
   };
