@@ -158,7 +158,8 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 			err := e.assign(ctx, v, q, c, name)
 			i := slices.IndexFunc(cands, func(x routing.Candidate) bool { return x.Name == name })
 			if errors.Is(err, store.ErrLimit) {
-				cands[i].Load = cands[i].Limit // another replica filled them up: pick again
+				// Another replica filled them up meanwhile: leave them out of this pass.
+				cands[i].Load, cands[i].Online = cands[i].Limit, false
 				continue
 			}
 			if err != nil && !errors.Is(err, store.ErrConflict) {
