@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"testing"
+)
+
+// TestAllAgentsOverHTTP: an accounting chat is offered to every eligible expert at
+// once; the first to accept takes it and the offer disappears from the other console.
+func TestAllAgentsOverHTTP(t *testing.T) {
+	rt := standalone(t, manifestsDir(t), t.TempDir())
+	daveConsole, erinConsole := console(t, rt, dave), console(t, rt, erin)
+	online(t, rt, dave)
+	online(t, rt, erin)
+	var opened struct{ Conversation struct{ ID string } }
+	if code := call(t, "POST", rt.base+"/api/v1/channels/staff-helpdesk/conversations", frank, map[string]string{"text": "Where is my refund?"}, &opened); code != 201 {
+		t.Fatalf("opening: %d", code)
+	}
+	id := opened.Conversation.ID
+	offered := func(ev map[string]any) bool {
+		if ev["type"] != "conversation" || field(ev, "conversation", "id") != id {
+			return false
+		}
+		o, _ := field(ev, "conversation", "offered").([]any)
+		return len(o) == 2 && o[0] == "dave" && o[1] == "erin"
+	}
+	daveConsole.waitEvent(t, "the offer on dave's console", offered)
+	erinConsole.waitEvent(t, "the offer on erin's console", offered)
+
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+id+"/take", erin, nil, nil); code != 200 {
+		t.Fatalf("erin takes: %d", code)
+	}
+	var out struct{ Error struct{ Message string } }
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+id+"/take", dave, nil, &out); code != 409 {
+		t.Errorf("dave, second: %d %q, want 409", code, out.Error.Message)
+	}
+	daveConsole.waitEvent(t, "the offer gone from dave's console", func(ev map[string]any) bool {
+		return ev["type"] == "conversation" && field(ev, "conversation", "id") == id && field(ev, "conversation", "state") == "Active" &&
+			field(ev, "conversation", "operator") == "erin" && field(ev, "conversation", "offered") == nil
+	})
+}
+
+// TestForwardOverHTTP: an operator switches a chat to the expert queue, a transfer
+// target, with its history.
+func TestForwardOverHTTP(t *testing.T) {
+	rt := standalone(t, manifestsDir(t), t.TempDir())
+	online(t, rt, alice)
+	online(t, rt, dave)
+	v := newVisitor(t, rt, "I was charged twice")
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/accept", alice, nil, nil); code != 200 {
+		t.Fatalf("accept: %d", code)
+	}
+	var out struct{ Error struct{ Message string } }
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/forward", alice, map[string]string{"queue": "nowhere"}, &out); code != 404 {
+		t.Errorf("forward to an unknown queue: %d %q", code, out.Error.Message)
+	}
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/forward", alice, map[string]string{}, &out); code != 400 {
+		t.Errorf("forward to nobody: %d %q", code, out.Error.Message)
+	}
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/forward", alice, map[string]string{"queue": "accounting"}, nil); code != 200 {
+		t.Fatalf("forward: %d", code)
+	}
+	var msgs struct{ Messages []struct{ Text string } }
+	for range 100 {
+		var c struct{ State, Queue string }
+		call(t, "GET", rt.base+"/api/v1/conversations/"+v.conversation, dave, nil, &c)
+		if c.Queue == "accounting" {
+			break
+		}
+	}
+	call(t, "GET", rt.base+"/api/v1/conversations/"+v.conversation+"/messages", dave, nil, &msgs)
+	if len(msgs.Messages) != 1 || msgs.Messages[0].Text != "I was charged twice" {
+		t.Errorf("dave sees %+v", msgs.Messages)
+	}
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/take", dave, nil, nil); code != 200 {
+		t.Errorf("dave takes the forwarded chat: %d", code)
+	}
+}
