@@ -279,6 +279,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Open WebSocket connections by role (visitor, client, operator).",
 		}, []string{"role"}),
 	}
+	for _, role := range []string{"visitor", "client", "operator"} {
+		m.connections.WithLabelValues(role) // report 0 rather than nothing
+	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.connections)
 	}

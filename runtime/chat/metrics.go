@@ -79,3 +79,72 @@ func (c ConversationsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(conversationsDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
 }
+
+// OperatorsCollector reports operators by presence, and the load of the operators of
+// this configuration as a histogram: how many hold 0, 1, 2, ... chats. No metric has a
+// per-operator label.
+type OperatorsCollector struct {
+	Engine *Engine
+}
+
+var (
+	operatorsDesc = prometheus.NewDesc("switchboard_runtime_operators",
+		"Operators of this LiveChat by presence (online, away, offline) and whether they are active.", []string{"presence", "active"}, nil)
+	loadDesc = prometheus.NewDesc("switchboard_runtime_operator_load",
+		"Chats held per operator of this LiveChat, as a histogram over operators.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c OperatorsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- operatorsDesc
+	ch <- loadDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c OperatorsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v := c.Engine.view.Load()
+	ops, err := c.Engine.store.Operators(ctx)
+	if err != nil {
+		return
+	}
+	loads, err := c.Engine.store.Loads(ctx)
+	if err != nil {
+		return
+	}
+	state := map[string]store.Operator{}
+	for _, o := range ops {
+		state[o.Name] = o
+	}
+	counts := map[[2]string]int{}
+	buckets := []float64{0, 1, 2, 3, 5, 10, 20, 50}
+	cumulative := make(map[float64]uint64, len(buckets))
+	var n uint64
+	var sum float64
+	for name := range v.opQueues {
+		o, known := state[name]
+		presence, active := string(store.PresenceOffline), "true"
+		if known {
+			presence = string(o.Presence)
+			if !o.Active {
+				active = "false"
+			}
+		}
+		counts[[2]string{presence, active}]++
+		load := float64(loads[name])
+		n++
+		sum += load
+		for _, b := range buckets {
+			if load <= b {
+				cumulative[b]++
+			}
+		}
+	}
+	for _, p := range []string{"online", "away", "offline"} {
+		for _, a := range []string{"true", "false"} {
+			ch <- prometheus.MustNewConstMetric(operatorsDesc, prometheus.GaugeValue, float64(counts[[2]string{p, a}]), p, a)
+		}
+	}
+	ch <- prometheus.MustNewConstHistogram(loadDesc, n, sum, cumulative)
+}

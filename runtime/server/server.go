@@ -109,8 +109,9 @@ func Run(ctx context.Context, o Options) error {
 	defer st.Close()
 	reg.MustRegister(chat.ConversationsCollector{Store: st})
 
-	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg)})
+	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log})
 	defer engine.Close()
+	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
 	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",

@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestAllAgentsOverHTTP: an accounting chat is offered to every eligible expert at
@@ -73,5 +77,49 @@ func TestForwardOverHTTP(t *testing.T) {
 	}
 	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/take", dave, nil, nil); code != 200 {
 		t.Errorf("dave takes the forwarded chat: %d", code)
+	}
+}
+
+func TestRoutingMetrics(t *testing.T) {
+	rt := standalone(t, manifestsDir(t), t.TempDir())
+	online(t, rt, alice)
+	newVisitor(t, rt, "count me")
+	want := []string{
+		`switchboard_runtime_assignments_total{queue="first-line",rule="AvailableAgent"} 1`,
+		`switchboard_runtime_operators{active="true",presence="online"} 1`,
+		`switchboard_runtime_operator_load_bucket{le="1"}`,
+		`switchboard_runtime_queue_length{queue="first-line"} 0`,
+		`switchboard_runtime_queue_wait_seconds_count{queue="first-line"} 1`,
+		`switchboard_runtime_messages_total{channel_type="WebWidget",direction="in"} 1`,
+		`switchboard_runtime_conversations{state="Assigned"} 1`,
+		`switchboard_runtime_websocket_connections`,
+		`switchboard_runtime_http_request_duration_seconds_bucket`,
+		`switchboard_runtime_store_operation_duration_seconds_bucket`,
+		`switchboard_runtime_config_info{revision=`,
+	}
+	var body string
+	for range 200 {
+		res, err := http.Get(rt.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		body = string(data)
+		missing := false
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = true
+			}
+		}
+		if !missing {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %s", w)
+		}
 	}
 }
