@@ -62,7 +62,11 @@ test: envtest ## Run all tests against a real kube-apiserver and etcd (envtest).
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) $(PKG)
 
 .PHONY: bench
-bench: bench-operator bench-runtime ## Run every benchmark (prints figures; see docs/benchmarks.md).
+bench: bench-operator bench-runtime bench-routing ## Run every benchmark (prints figures; see docs/benchmarks.md).
+
+.PHONY: bench-routing
+bench-routing: ## Routing: decisions among 1,000 operators, committed assignments on SQLite and PostgreSQL.
+	go test -run '^$$' -bench BenchmarkRouting -benchtime 1x -timeout 20m ./test/bench/
 
 .PHONY: bench-runtime
 bench-runtime: ## Runtime: messages/s and latency over WebSockets, memory per idle connection, on SQLite and PostgreSQL.

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/switchboard-chat/switchboard/internal/pgtest"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/hub"
+	"github.com/switchboard-chat/switchboard/runtime/manifests"
+	"github.com/switchboard-chat/switchboard/runtime/routing"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
+)
+
+const (
+	routingOperators = 1000
+	routingChats     = 10000
+)
+
+// routingConfig is the samples with 1,000 operators answering first-line, 10 chats
+// each, and no offline messages (so chats wait in the queue).
+func routingConfig(b *testing.B) *config.Config {
+	set, err := manifests.ReadPaths(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var objs []runtime.Object
+	for _, o := range set.Objects {
+		objs = append(objs, o.Object)
+	}
+	cfg, _ := config.Compile(config.Gather(objs, "default")[0])
+	for i := range cfg.Queues {
+		if cfg.Queues[i].Name != "first-line" {
+			continue
+		}
+		cfg.Queues[i].Operators = nil
+		cfg.Queues[i].Offline.AcceptMessages = false
+		for n := range routingOperators {
+			name := fmt.Sprintf("op%04d", n)
+			cfg.Queues[i].Operators = append(cfg.Queues[i].Operators, name)
+			cfg.People = append(cfg.People, config.Person{Name: name, MaxChats: 10})
+		}
+	}
+	return cfg
+}
+
+// decisions times routing.PickAvailable alone: 10,000 decisions among 1,000 online
+// operators, each decision seeing the loads the previous ones left.
+func decisions() {
+	cands := make([]routing.Candidate, routingOperators)
+	base := time.Now()
+	for i := range cands {
+		last := base.Add(-time.Duration(i) * time.Second)
+		cands[i] = routing.Candidate{Name: fmt.Sprintf("op%04d", i), Online: true, Active: true, Limit: 10, LastAssigned: &last}
+	}
+	lat := make([]time.Duration, 0, routingChats)
+	start := time.Now()
+	for i := range routingChats {
+		t0 := time.Now()
+		name, ok := routing.PickAvailable(cands, nil)
+		lat = append(lat, time.Since(t0))
+		if !ok {
+			panic("no pick")
+		}
+		for j := range cands {
+			if cands[j].Name == name {
+				cands[j].Load++
+				now := base.Add(time.Duration(i) * time.Millisecond)
+				cands[j].LastAssigned = &now
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("  decisions alone: %.0f/s, latency p50 %v p99 %v (1,000 online operators, 10,000 chats)\n",
+		routingChats/elapsed.Seconds(), percentileDur(lat, .5), percentileDur(lat, .99))
+}
+
+// committed routes 10,000 waiting chats to 1,000 operators through the engine and the
+// store: every assignment a committed, limit-checked claim.
+func committed(b *testing.B, name string, s store.Store) {
+	ctx := context.Background()
+	cfg := routingConfig(b)
+	e := chat.New(s, hub.New(), cfg, chat.Options{Manual: true})
+	defer e.Close()
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if _, err := e.Open(ctx, "website", chat.Identity{Name: fmt.Sprintf("v%d", i)}); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range routingChats {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for n := range routingOperators {
+		if _, err := s.SetPresence(ctx, fmt.Sprintf("op%04d", n), store.PresenceOnline, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	last := time.Now()
+	e.OnEvent(func(n chat.Notification) {
+		if n.Type == "ChatAssigned" {
+			mu.Lock()
+			now := time.Now()
+			lat = append(lat, now.Sub(last))
+			last = now
+			mu.Unlock()
+		}
+	})
+	start := time.Now()
+	last = start
+	if err := e.Route(ctx, "first-line"); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("  %s: %d assignments committed in %v: %.0f/s; per assignment (decision and commit) p50 %v p99 %v\n",
+		name, len(lat), elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(),
+		percentileDur(lat, .5).Round(10*time.Microsecond), percentileDur(lat, .99).Round(10*time.Microsecond))
+	if len(lat) != routingChats {
+		b.Errorf("%d of %d chats assigned", len(lat), routingChats)
+	}
+}
+
+// BenchmarkRouting measures routing decisions and committed assignments on both stores.
+func BenchmarkRouting(b *testing.B) {
+	fmt.Println("\nrouting benchmark")
+	decisions()
+	sq, err := sqlstore.OpenSQLite(context.Background(), b.TempDir(), sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	committed(b, "SQLite", sq)
+	sq.Close()
+	pg, err := pgtest.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pg.Stop()
+	uri, err := pg.NewDatabase()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps, err := sqlstore.OpenPostgres(context.Background(), uri, sqlstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ps.Close()
+	committed(b, "PostgreSQL", ps)
+}
