@@ -172,6 +172,20 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	writeJSON(w, http.StatusOK, c)
 }
 
+// runAction runs a chat action; a webhook that fails is 502 with what went wrong.
+func (s *Server) runAction(w http.ResponseWriter, r *http.Request, me chat.Me) {
+	res, err := s.engine.RunAction(r.Context(), me.Name, r.PathValue("id"), r.PathValue("action"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !res.OK {
+		writeJSON(w, http.StatusBadGateway, res)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	var req sendRequest
 	if !decode(w, r, &req) {

@@ -123,6 +123,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/conversations/{id}/take", s.operator(s.take))
 	s.handle("POST /api/v1/conversations/{id}/accept", s.operator(s.take))
 	s.handle("POST /api/v1/conversations/{id}/forward", s.operator(s.forward))
+	s.handle("POST /api/v1/conversations/{id}/actions/{action}", s.operator(s.runAction))
 	s.handle("POST /api/v1/conversations/{id}/messages", s.operator(s.reply))
 	s.handle("POST /api/v1/conversations/{id}/close", s.operator(s.closeConversation))
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))

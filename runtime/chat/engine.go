@@ -41,6 +41,7 @@ type Engine struct {
 	dispatch  *dispatcher
 	deadlines *deadlines
 	notify    notifiers
+	secrets   atomic.Pointer[Secrets]
 	stop      func()
 	cancel    context.CancelFunc
 	done      sync.WaitGroup

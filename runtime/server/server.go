@@ -119,6 +119,7 @@ func Run(ctx context.Context, o Options) error {
 	reg.MustRegister(info)
 	applySnapshot := func(s source.Snapshot) {
 		engine.Apply(s.Config)
+		engine.SetSecrets(s.Secret)
 		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
 		rev := s.Config.Revision()
 		info.Reset()
