@@ -71,7 +71,9 @@ func TestChatActions(t *testing.T) {
 	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/actions/create-case", bob, nil, &out); code != 403 {
 		t.Errorf("an operator not holding the chat: %d %q", code, out.Error.Message)
 	}
-	var acts struct{ Activity []struct{ Type, Detail string } }
+	var acts struct {
+		Activity []struct{ Type, Detail string }
+	}
 	call(t, "GET", rt.base+"/api/v1/conversations/"+v.conversation+"/activity", alice, nil, &acts)
 	var details []string
 	for _, a := range acts.Activity {
