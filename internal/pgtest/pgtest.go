@@ -199,3 +199,18 @@ func Database(t testing.TB, s *Server) string {
 	}
 	return uri
 }
+
+// Main is a TestMain for packages with PostgreSQL tests: it starts a server into *s
+// (nil when none is installed, outside CI), runs the tests and stops it.
+func Main(m *testing.M, s **Server) {
+	var err error
+	if *s, err = StartOrSkip(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if *s != nil {
+		(*s).Stop()
+	}
+	os.Exit(code)
+}

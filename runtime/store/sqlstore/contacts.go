@@ -121,20 +121,7 @@ func scanOperator(row scanner) (store.Operator, error) {
 // Operators implements store.Store.
 func (db *DB) Operators(ctx context.Context) (_ []store.Operator, err error) {
 	defer db.timed("list_operators")(&err)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+operatorColumns+` FROM operators ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Operator
-	for rows.Next() {
-		o, err := scanOperator(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.read, scanOperator, `SELECT `+operatorColumns+` FROM operators ORDER BY name`)
 }
 
 // Activity implements store.Store.

@@ -144,18 +144,23 @@ func (db *DB) Conversations(ctx context.Context, f store.ConversationFilter) (_ 
 		query += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(query), args...)
+	return queryAll(ctx, db.read, scanConversation, db.q(query), args...)
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Conversation
+	var out []T
 	for rows.Next() {
-		c, err := scanConversation(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -341,21 +346,8 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages
+	return queryAll(ctx, db.read, scanMessage, db.q(`SELECT `+messageColumns+` FROM messages
 		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`), conversationID, afterSeq, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // CountByState implements store.Store.
@@ -402,19 +394,6 @@ func (db *DB) Loads(ctx context.Context) (_ map[string]int, err error) {
 // WithDeadlines implements store.Store.
 func (db *DB) WithDeadlines(ctx context.Context) (_ []store.Conversation, err error) {
 	defer db.timed("list_deadlines")(&err)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations
+	return queryAll(ctx, db.read, scanConversation, `SELECT `+conversationColumns+` FROM conversations
 		WHERE accept_deadline IS NOT NULL OR completion_deadline IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
