@@ -343,3 +343,5 @@ const (
 	sam   = "sample-token-sam"
 	frank = "sample-token-frank"
 )
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
