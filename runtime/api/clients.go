@@ -271,3 +271,35 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"message": s.engine.ForVisitor(m), "conversation": s.engine.ConversationForVisitor(conv)})
 }
+
+// botReply is a channel's bot answering a chat it holds.
+func (s *Server) botReply(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	m, err := s.engine.BotReply(r.Context(), r.PathValue("channel"), auth.Credential(r), r.PathValue("id"), req.Text)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+type handoverRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// botHandover is a channel's bot giving a chat to the queue.
+func (s *Server) botHandover(w http.ResponseWriter, r *http.Request) {
+	var req handoverRequest
+	if r.ContentLength != 0 && !decode(w, r, &req) {
+		return
+	}
+	c, err := s.engine.BotHandover(r.Context(), r.PathValue("channel"), auth.Credential(r), r.PathValue("id"), req.Reason)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.engine.ConversationForVisitor(c))
+}

@@ -113,6 +113,9 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/channels/{channel}/conversations/{id}/messages", s.clientSend)
 	s.handle("GET /api/v1/channels/{channel}/ws", s.clientWS)
 
+	s.handle("POST /api/v1/bot/channels/{channel}/conversations/{id}/messages", s.botReply)
+	s.handle("POST /api/v1/bot/channels/{channel}/conversations/{id}/handover", s.botHandover)
+
 	s.handle("GET /api/v1/me", s.operator(s.me))
 	s.handle("PUT /api/v1/me/presence", s.operator(s.presence))
 	s.handle("GET /api/v1/operators", s.operator(s.operators))

@@ -323,6 +323,7 @@ func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversat
 			e.countInbound(ch, dup)
 			conv = store.Conversation{ID: conversationID, Channel: ch.Name, Queue: m.Queue, ContactID: contact.ID}
 			e.inboundEvent(m, conv, dup)
+			e.maybeBot(ctx, ch, conv, m, dup)
 			return m, conv, nil
 		}
 		if !errors.Is(err, store.ErrClosed) {
@@ -343,9 +344,21 @@ func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversat
 		}
 		e.countInbound(ch, dup)
 		e.inboundEvent(m, conv, dup)
+		e.maybeBot(ctx, ch, conv, m, dup)
 		return m, conv, nil
 	}
 	return store.Message{}, store.Conversation{}, Conflict("the conversation keeps closing: try again")
+}
+
+// maybeBot passes a new message to the channel's bot while the bot holds the chat.
+func (e *Engine) maybeBot(ctx context.Context, ch *config.Channel, conv store.Conversation, m store.Message, duplicate bool) {
+	if ch.Bot == nil || duplicate {
+		return
+	}
+	c, err := e.store.Conversation(ctx, conv.ID)
+	if err == nil && c.State == store.StateBot {
+		e.botTurn(ctx, ch, c, m)
+	}
 }
 
 func (e *Engine) countInbound(ch *config.Channel, duplicate bool) {
