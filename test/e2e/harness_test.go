@@ -315,14 +315,47 @@ func field(ev map[string]any, path ...string) any {
 	return cur
 }
 
+// isMessage matches a message event with this text, or a history that holds it (the
+// message may have been stored before the WebSocket connected).
 func isMessage(text string) func(map[string]any) bool {
-	return func(ev map[string]any) bool { return ev["type"] == "message" && field(ev, "message", "text") == text }
+	return func(ev map[string]any) bool {
+		if ev["type"] == "message" && field(ev, "message", "text") == text {
+			return true
+		}
+		if ev["type"] == "history" {
+			msgs, _ := ev["messages"].([]any)
+			for _, m := range msgs {
+				if mm, ok := m.(map[string]any); ok && mm["text"] == text {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// conversationIn matches a conversation event, or a console snapshot, in which the
+// conversation satisfies match.
+func conversationIn(id string, match func(map[string]any) bool) func(map[string]any) bool {
+	return func(ev map[string]any) bool {
+		var convs []any
+		switch ev["type"] {
+		case "conversation":
+			convs = []any{ev["conversation"]}
+		case "snapshot":
+			convs, _ = ev["conversations"].([]any)
+		}
+		for _, c := range convs {
+			if cm, ok := c.(map[string]any); ok && cm["id"] == id && match(cm) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func isConversationState(id, state string) func(map[string]any) bool {
-	return func(ev map[string]any) bool {
-		return ev["type"] == "conversation" && field(ev, "conversation", "id") == id && field(ev, "conversation", "state") == state
-	}
+	return conversationIn(id, func(c map[string]any) bool { return c["state"] == state })
 }
 
 // online sets an operator online.

@@ -20,13 +20,10 @@ func TestAllAgentsOverHTTP(t *testing.T) {
 		t.Fatalf("opening: %d", code)
 	}
 	id := opened.Conversation.ID
-	offered := func(ev map[string]any) bool {
-		if ev["type"] != "conversation" || field(ev, "conversation", "id") != id {
-			return false
-		}
-		o, _ := field(ev, "conversation", "offered").([]any)
+	offered := conversationIn(id, func(c map[string]any) bool {
+		o, _ := c["offered"].([]any)
 		return len(o) == 2 && o[0] == "dave" && o[1] == "erin"
-	}
+	})
 	daveConsole.waitEvent(t, "the offer on dave's console", offered)
 	erinConsole.waitEvent(t, "the offer on erin's console", offered)
 
