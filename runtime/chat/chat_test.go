@@ -463,3 +463,38 @@ func (r *recorder) contains(s string) bool {
 	}
 	return false
 }
+
+func TestConfigurationChangesApplyToRouting(t *testing.T) {
+	cfg := samples(t)
+	h := newHarness(t, cfg, t.TempDir())
+	h.presence("alice", store.PresenceOnline)
+	h.visit("v1")
+	h.visit("v2")
+	c3 := h.visit("v3")
+	h.want(c3, store.StateQueued, "") // alice is at her limit of 2
+
+	// The CR raises her limit: the waiting chat is routed at once.
+	raised := samples(t)
+	for i := range raised.People {
+		if raised.People[i].Name == "alice" {
+			raised.People[i].MaxChats = 3
+		}
+	}
+	h.e.Apply(raised)
+	h.settle()
+	h.want(c3, store.StateAssigned, "alice")
+
+	// The CR adds an operator to the queue: the next waiting chat goes to them.
+	c4 := h.visit("v4")
+	h.want(c4, store.StateQueued, "")
+	added := samples(t)
+	for i := range added.Queues {
+		if added.Queues[i].Name == "first-line" {
+			added.Queues[i].Operators = append(added.Queues[i].Operators, "dave")
+		}
+	}
+	h.presence("dave", store.PresenceOnline)
+	h.e.Apply(added)
+	h.settle()
+	h.want(c4, store.StateAssigned, "dave")
+}
