@@ -44,7 +44,7 @@ func TestChatActions(t *testing.T) {
 	rt := standalone(t, dir, t.TempDir())
 	online(t, rt, alice)
 	v := newVisitor(t, rt, "please open a case")
-	call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/accept", alice, nil, nil)
+	accept(t, rt, alice, v.conversation)
 
 	var res struct {
 		OK     bool

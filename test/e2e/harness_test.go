@@ -366,6 +366,25 @@ func online(t testing.TB, rt *runtime, token string) {
 	}
 }
 
+// accept waits until routing has assigned the chat to the operator, then accepts it.
+func accept(t testing.TB, rt *runtime, token, conversation string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var c struct{ State string }
+		call(t, "GET", rt.base+"/api/v1/conversations/"+conversation, token, nil, &c)
+		if c.State == "Assigned" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chat was not assigned: %s", c.State)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+conversation+"/accept", token, nil, nil); code != 200 {
+		t.Fatalf("accept: %d", code)
+	}
+}
+
 // Tokens from config/samples/secrets.yaml.
 const (
 	alice = "sample-token-alice"

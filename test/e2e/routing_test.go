@@ -47,9 +47,7 @@ func TestForwardOverHTTP(t *testing.T) {
 	online(t, rt, alice)
 	online(t, rt, dave)
 	v := newVisitor(t, rt, "I was charged twice")
-	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/accept", alice, nil, nil); code != 200 {
-		t.Fatalf("accept: %d", code)
-	}
+	accept(t, rt, alice, v.conversation)
 	var out struct{ Error struct{ Message string } }
 	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+v.conversation+"/forward", alice, map[string]string{"queue": "nowhere"}, &out); code != 404 {
 		t.Errorf("forward to an unknown queue: %d %q", code, out.Error.Message)
