@@ -61,7 +61,7 @@ func (e *Engine) handover(ctx context.Context, conv store.Conversation, reason s
 		if c.State != store.StateBot {
 			return c, nil // handed over already
 		}
-		next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 			Change:   func(c *store.Conversation) { c.State, c.QueuedAt = store.StateQueued, &now },
 			Activity: &store.Activity{Type: string(chatv1alpha1.EventBotHandedOver), Actor: "bot", Detail: reason}})
 		if errors.Is(err, store.ErrConflict) {
@@ -117,7 +117,7 @@ func (e *Engine) BotReply(ctx context.Context, channel, credential, id, text str
 		return store.Message{}, err
 	}
 	if !c.BotAnswered {
-		_, _ = e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		_, _ = e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 			Change: func(c *store.Conversation) { c.BotAnswered = true }})
 	}
 	e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionOut)).Inc()

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -108,6 +109,17 @@ func (d *deadlines) next() (time.Time, bool) {
 	return d.heap[0].at, true
 }
 
+// commit applies a transition and tracks the deadline it leaves at once: the change feed
+// brings it too, but only after the commit is announced, and the deadlines this replica
+// sets should not wait for that.
+func (e *Engine) commit(ctx context.Context, t store.Transition) (store.Conversation, error) {
+	c, err := e.store.Transition(ctx, t)
+	if err == nil {
+		e.deadlines.track(&c)
+	}
+	return c, err
+}
+
 // loadDeadlines reads the stored deadlines at start-up.
 func (e *Engine) loadDeadlines(ctx context.Context) error {
 	convs, err := e.store.WithDeadlines(ctx)
@@ -174,10 +186,10 @@ func (e *Engine) FireDue(ctx context.Context) error {
 func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 	operator := c.Operator
 	timeout := c.AcceptDeadline.Sub(*c.AssignedAt)
-	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.AcceptDeadline = store.StateQueued, "", nil
-			if !containsString(c.Lapsed, operator) {
+			if !slices.Contains(c.Lapsed, operator) {
 				c.Lapsed = append(c.Lapsed, operator)
 			}
 		},
@@ -195,7 +207,7 @@ func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 // complete closes a chat whose completion timeout passed.
 func (e *Engine) complete(ctx context.Context, c store.Conversation) error {
 	now := e.now()
-	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Change: func(c *store.Conversation) {
 			c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
 		},
@@ -206,13 +218,4 @@ func (e *Engine) complete(ctx context.Context, c store.Conversation) error {
 		e.emit(chatv1alpha1.EventChatFinished, &next, "", "completion timeout")
 	}
 	return err
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

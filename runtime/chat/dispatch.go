@@ -126,6 +126,7 @@ func (e *Engine) candidates(ctx context.Context, v *view, q *config.Queue) ([]ro
 // Route routes the waiting chats of a queue, oldest first, until none waits or nobody
 // can take the next one. Under AvailableAgent each chat is assigned to one operator,
 // who must accept it; under AllAgents each is offered to every eligible operator.
+// Visitors still waiting are told their place, and the queue-length gauge follows.
 func (e *Engine) Route(ctx context.Context, queue string) error {
 	defer e.dispatch.lock(queue)()
 	v := e.view.Load()
@@ -137,23 +138,37 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 	if err != nil {
 		return err
 	}
-	defer func() { e.metrics.queueLength.WithLabelValues(queue).Set(float64(e.countWaiting(ctx, queue))) }()
-	if len(waiting) == 0 {
-		return nil
+	left := waiting
+	if len(waiting) > 0 {
+		cands, err := e.candidates(ctx, v, q)
+		if err != nil {
+			return err
+		}
+		if q.Rule == chatv1alpha1.RoutingAllAgents {
+			err = e.offerAll(ctx, waiting, cands)
+		} else {
+			left, err = e.assignAll(ctx, v, q, waiting, cands)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	cands, err := e.candidates(ctx, v, q)
-	if err != nil {
-		return err
+	e.metrics.queueLength.WithLabelValues(queue).Set(float64(len(left)))
+	for i, w := range left {
+		e.hub.Publish(mustJSON(VisitorEvent{Type: "position", Position: i + 1}), TopicVisitor(w.ID))
 	}
-	if q.Rule == chatv1alpha1.RoutingAllAgents {
-		return e.offerAll(ctx, waiting, cands)
-	}
-	for _, c := range waiting {
+	return nil
+}
+
+// assignAll assigns waiting chats in order and returns those still waiting: from the
+// first chat nobody can take on, since the rest wait behind it.
+func (e *Engine) assignAll(ctx context.Context, v *view, q *config.Queue, waiting []store.Conversation,
+	cands []routing.Candidate) ([]store.Conversation, error) {
+	for n, c := range waiting {
 		for {
 			name, ok := routing.PickAvailable(cands, c.Lapsed)
 			if !ok {
-				e.publishPositions(ctx, queue)
-				return nil // nobody can take the oldest chat: the rest wait behind it
+				return waiting[n:], nil
 			}
 			err := e.assign(ctx, v, q, c, name)
 			i := slices.IndexFunc(cands, func(x routing.Candidate) bool { return x.Name == name })
@@ -163,7 +178,7 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 				continue
 			}
 			if err != nil && !errors.Is(err, store.ErrConflict) {
-				return err
+				return nil, err
 			}
 			if err == nil {
 				now := e.now()
@@ -173,16 +188,7 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 			break // assigned, or someone else changed the chat first
 		}
 	}
-	e.publishPositions(ctx, queue)
-	return nil
-}
-
-func (e *Engine) countWaiting(ctx context.Context, queue string) int {
-	w, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
-	if err != nil {
-		return 0
-	}
-	return len(w)
+	return nil, nil
 }
 
 // assign gives a chat to an operator, who must accept it within the accept timeout.
@@ -193,7 +199,7 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 	if p := v.people[operator]; p != nil {
 		limit = int(p.MaxChats)
 	}
-	next, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Claim: &store.Claim{Operator: operator, Limit: limit},
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, operator, operator, &now, &deadline, nil
@@ -219,7 +225,7 @@ func (e *Engine) offerAll(ctx context.Context, waiting []store.Conversation, can
 		if slices.Equal(c.Offered, offer) {
 			continue
 		}
-		_, err := e.store.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		_, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 			Change: func(c *store.Conversation) { c.Offered = offer }})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
@@ -244,17 +250,6 @@ func (e *Engine) Position(ctx context.Context, c store.Conversation) (int, error
 		}
 	}
 	return 0, nil
-}
-
-// publishPositions tells every visitor waiting in a queue their place in it.
-func (e *Engine) publishPositions(ctx context.Context, queue string) {
-	waiting, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
-	if err != nil {
-		return
-	}
-	for i, w := range waiting {
-		e.hub.Publish(mustJSON(VisitorEvent{Type: "position", Position: i + 1}), TopicVisitor(w.ID))
-	}
 }
 
 // Settle routes every queue and fires every due deadline, again and again until

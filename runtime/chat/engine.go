@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -265,7 +266,7 @@ func (e *Engine) queueOffline(ctx context.Context, v *view, queue string) (bool,
 		return false, err
 	}
 	for _, o := range ops {
-		if o.Presence == store.PresenceOnline && containsString(q.Operators, o.Name) {
+		if o.Presence == store.PresenceOnline && slices.Contains(q.Operators, o.Name) {
 			return false, nil
 		}
 	}

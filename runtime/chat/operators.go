@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
@@ -93,7 +94,7 @@ func (e *Engine) transition(ctx context.Context, operator, id string, check func
 		return c, err
 	}
 	activity.Actor = operator
-	next, err := e.store.Transition(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity, Claim: claim})
+	next, err := e.commit(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity, Claim: claim})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return next, Conflict("the conversation changed meanwhile (another operator may have taken it): reload it")
@@ -183,6 +184,10 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 	if err != nil {
 		return store.Message{}, err
 	}
+	if m.CompletionDeadline != nil {
+		c.CompletionDeadline = m.CompletionDeadline
+		e.deadlines.track(&c)
+	}
 	if ch := v.channels[c.Channel]; ch != nil {
 		e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionOut)).Inc()
 	}
@@ -217,7 +222,7 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 			if err := check(c); err != nil {
 				return err
 			}
-			if from := v.queues[c.Queue]; !v.supervisors[actor] && (from == nil || !containsString(from.TransferTargets, toQueue)) {
+			if from := v.queues[c.Queue]; !v.supervisors[actor] && (from == nil || !slices.Contains(from.TransferTargets, toQueue)) {
 				return Forbidden(fmt.Sprintf("queue %q is not a transfer target of %q: add it to the ChatQueue's spec.transferTargets, or ask a supervisor", toQueue, c.Queue))
 			}
 			return nil
