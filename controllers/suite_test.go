@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	sampleplatform "github.com/switchboard-chat/switchboard/internal/samples"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 // samples reads config/samples, placed in namespace ns.
 func samples(t *testing.T, ns string) []client.Object {
 	t.Helper()
-	set, err := manifests.ReadPaths(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	set, err := manifests.ReadPaths(sampleplatform.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}

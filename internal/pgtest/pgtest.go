@@ -157,6 +157,20 @@ func (s *Server) NewDatabase() (string, error) {
 	return s.uri(name), nil
 }
 
+// StartWithDatabase starts a server with one empty database and returns its URI.
+func StartWithDatabase() (*Server, string, error) {
+	s, err := Start()
+	if err != nil {
+		return nil, "", err
+	}
+	uri, err := s.NewDatabase()
+	if err != nil {
+		s.Stop()
+		return nil, "", err
+	}
+	return s, uri, nil
+}
+
 // Stop shuts the server down and removes its files.
 func (s *Server) Stop() {
 	if s.cmd.Process != nil {

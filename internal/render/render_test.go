@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-chat/switchboard/internal/samples"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var samples = filepath.Join("..", "..", "config", "samples")
+var samplesDir = samples.Dir()
 
 func run(t *testing.T, opts Options) (code int, stdout, stderr string) {
 	t.Helper()
@@ -44,7 +46,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestRenderSamplesGolden(t *testing.T) {
-	code, out, errOut := run(t, Options{Paths: []string{samples}, Output: OutputYAML, Image: "ghcr.io/switchboard-chat/switchboard:v0.1.0"})
+	code, out, errOut := run(t, Options{Paths: []string{samplesDir}, Output: OutputYAML, Image: "ghcr.io/switchboard-chat/switchboard:v0.1.0"})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -62,7 +64,7 @@ func TestRenderSamplesGolden(t *testing.T) {
 }
 
 func TestRenderConfigMatchesCompilerGolden(t *testing.T) {
-	code, out, errOut := run(t, Options{Paths: []string{samples}})
+	code, out, errOut := run(t, Options{Paths: []string{samplesDir}})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -78,7 +80,7 @@ func TestRenderConfigMatchesCompilerGolden(t *testing.T) {
 func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"livechat.yaml", "chatqueues.yaml", "channels.yaml", "operatorgroups.yaml", "secrets.yaml"} {
-		data, err := os.ReadFile(filepath.Join(samples, f))
+		data, err := os.ReadFile(filepath.Join(samplesDir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,8 +118,8 @@ func TestRenderInputErrors(t *testing.T) {
 	}{
 		{"missing path", Options{Paths: []string{filepath.Join(dir, "nope")}}, 2, "no such file"},
 		{"unknown field", Options{Paths: []string{bad}}, 2, `unknown field "spec.routng"`},
-		{"unknown output", Options{Paths: []string{samples}, Output: "xml"}, 2, `unknown output "xml"`},
-		{"no LiveChat", Options{Paths: []string{filepath.Join(samples, "chatqueues.yaml")}}, 1, "no LiveChat found"},
+		{"unknown output", Options{Paths: []string{samplesDir}, Output: "xml"}, 2, `unknown output "xml"`},
+		{"no LiveChat", Options{Paths: []string{filepath.Join(samplesDir, "chatqueues.yaml")}}, 1, "no LiveChat found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,17 +6,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/switchboard-chat/switchboard/internal/samples"
 
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
-	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
 )
 
@@ -24,15 +21,10 @@ import (
 // their conversation.
 func newServer(t testing.TB) (h http.Handler, visitorToken, conversation string) {
 	t.Helper()
-	set, err := manifests.ReadPaths(filepath.Join("..", "..", "config", "samples"))
+	cfg, err := samples.Config()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []runtime.Object
-	for _, o := range set.Objects {
-		objs = append(objs, o.Object)
-	}
-	cfg, _ := config.Compile(config.Gather(objs, "default")[0])
 	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)

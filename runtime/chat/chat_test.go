@@ -2,20 +2,18 @@ package chat_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	sampleplatform "github.com/switchboard-chat/switchboard/internal/samples"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
 )
@@ -43,17 +41,9 @@ func (c *clock) Advance(d time.Duration) {
 // samples compiles config/samples.
 func samples(t testing.TB) *config.Config {
 	t.Helper()
-	set, err := manifests.ReadPaths(filepath.Join("..", "..", "config", "samples"))
+	cfg, err := sampleplatform.Config()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var objs []runtime.Object
-	for _, o := range set.Objects {
-		objs = append(objs, o.Object)
-	}
-	cfg, problems := config.Compile(config.Gather(objs, "default")[0])
-	if len(problems) > 0 {
-		t.Fatal(problems.Summary(5))
 	}
 	return cfg
 }

@@ -10,12 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-chat/switchboard/internal/samples"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
@@ -23,24 +24,20 @@ var update = flag.Bool("update", false, "rewrite golden files from the current o
 // sampleObjects reads config/samples.
 func sampleObjects(t *testing.T) []runtime.Object {
 	t.Helper()
-	set, err := manifests.ReadPaths(filepath.Join("..", "..", "config", "samples"))
+	objs, err := samples.Objects()
 	if err != nil {
 		t.Fatal(err)
-	}
-	var objs []runtime.Object
-	for _, o := range set.Objects {
-		objs = append(objs, o.Object)
 	}
 	return objs
 }
 
 func sampleInput(t *testing.T) config.Input {
 	t.Helper()
-	inputs := config.Gather(sampleObjects(t), "default")
-	if len(inputs) != 1 {
-		t.Fatalf("samples hold %d LiveChats, want 1", len(inputs))
+	in, err := samples.Input()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return inputs[0]
+	return in
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

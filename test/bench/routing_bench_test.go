@@ -3,19 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/switchboard-chat/switchboard/internal/samples"
 
 	"github.com/switchboard-chat/switchboard/internal/pgtest"
-	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 	"github.com/switchboard-chat/switchboard/runtime/routing"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
@@ -29,15 +26,10 @@ const (
 // routingConfig is the samples with 1,000 operators answering first-line, 10 chats
 // each, and no offline messages (so chats wait in the queue).
 func routingConfig(b *testing.B) *config.Config {
-	set, err := manifests.ReadPaths(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	cfg, err := samples.Config()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var objs []runtime.Object
-	for _, o := range set.Objects {
-		objs = append(objs, o.Object)
-	}
-	cfg, _ := config.Compile(config.Gather(objs, "default")[0])
 	for i := range cfg.Queues {
 		if cfg.Queues[i].Name != "first-line" {
 			continue
@@ -150,15 +142,11 @@ func BenchmarkRouting(b *testing.B) {
 	}
 	committed(b, "SQLite", sq)
 	sq.Close()
-	pg, err := pgtest.Start()
+	pg, uri, err := pgtest.StartWithDatabase()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pg.Stop()
-	uri, err := pg.NewDatabase()
-	if err != nil {
-		b.Fatal(err)
-	}
 	ps, err := sqlstore.OpenPostgres(context.Background(), uri, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/samples"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-chat/switchboard/internal/pgtest"
@@ -55,7 +57,7 @@ func buildBinary(b *testing.B) string {
 // samplesDir copies config/samples, optionally switched to PostgreSQL.
 func samplesDir(b *testing.B, postgresURI string) string {
 	dir := b.TempDir()
-	src := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	src := samples.Dir()
 	entries, _ := os.ReadDir(src)
 	for _, e := range entries {
 		data, _ := os.ReadFile(filepath.Join(src, e.Name()))
@@ -308,14 +310,10 @@ func BenchmarkRuntimeSQLite(b *testing.B) { runtimeBench(b, "SQLite", "") }
 
 // BenchmarkRuntimePostgres measures the runtime on PostgreSQL.
 func BenchmarkRuntimePostgres(b *testing.B) {
-	pg, err := pgtest.Start()
+	pg, uri, err := pgtest.StartWithDatabase()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pg.Stop()
-	uri, err := pg.NewDatabase()
-	if err != nil {
-		b.Fatal(err)
-	}
 	runtimeBench(b, "PostgreSQL", uri)
 }

@@ -2,21 +2,21 @@ package crd
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
+
+	"github.com/switchboard-chat/switchboard/internal/samples"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
-	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
 
 // loadSamples reads config/samples, the sample platform every test starts from.
 func loadSamples(t *testing.T) *manifests.Set {
 	t.Helper()
-	set, err := manifests.ReadPaths(filepath.Join(testenv.RepoRoot(), "config", "samples"))
+	set, err := manifests.ReadPaths(samples.Dir())
 	if err != nil {
 		t.Fatalf("reading samples: %v", err)
 	}

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,10 +17,8 @@ func TestChatActions(t *testing.T) {
 	var got []map[string]any
 	fail := false
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mac := hmac.New(sha256.New, []byte(key))
-		mac.Write(body)
-		if r.Header.Get("X-Switchboard-Signature") != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+		body, ok := signedBody(r, key)
+		if !ok {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}

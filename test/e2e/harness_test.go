@@ -5,6 +5,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +22,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/samples"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-chat/switchboard/internal/pgtest"
-	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/server"
 	"github.com/switchboard-chat/switchboard/runtime/source"
@@ -47,7 +51,7 @@ type runtime struct {
 func manifestsDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	src := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	src := samples.Dir()
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -397,3 +401,12 @@ const (
 )
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// signedBody reads a webhook call's body and checks its X-Switchboard-Signature, as a
+// receiver following docs/routing.md would.
+func signedBody(r *http.Request, key string) ([]byte, bool) {
+	body, _ := io.ReadAll(r.Body)
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	return body, r.Header.Get("X-Switchboard-Signature") == "sha256="+hex.EncodeToString(mac.Sum(nil))
+}
