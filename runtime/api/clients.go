@@ -15,14 +15,8 @@ import (
 // channelFor returns the channel of the request, checking for web widgets that the
 // request's Origin is allowed, and setting the CORS headers that let it through.
 func (s *Server) channelFor(w http.ResponseWriter, r *http.Request) (*config.Channel, bool) {
-	cfg, _ := s.engine.Config()
 	name := r.PathValue("channel")
-	var ch *config.Channel
-	for i := range cfg.Channels {
-		if cfg.Channels[i].Name == name {
-			ch = &cfg.Channels[i]
-		}
-	}
+	ch := s.engine.Channel(name)
 	switch {
 	case ch == nil:
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("channel %q does not exist", name))

@@ -135,8 +135,7 @@ func (s *Server) routes() {
 // handle registers a route with request metrics labelled by the route pattern, never
 // by the concrete path (which holds ids).
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
-	route := pattern
-	s.mux.Handle(pattern, s.metrics.instrument(route, h))
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
 }
 
 // ServeHTTP implements http.Handler.

@@ -43,6 +43,9 @@ func (e *Engine) Person(name string) (config.Person, bool) {
 	return *p, true
 }
 
+// Channel returns a channel of the configuration in force, or nil.
+func (e *Engine) Channel(name string) *config.Channel { return e.view.Load().channels[name] }
+
 // IsClient reports whether an employee may chat as a client on an internal channel.
 func (e *Engine) IsClient(channel, name string) bool {
 	return e.view.Load().clients[channel][name]
