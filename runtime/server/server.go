@@ -118,13 +118,15 @@ func Run(ctx context.Context, o Options) error {
 		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
 	reg.MustRegister(info)
 	applySnapshot := func(s source.Snapshot) {
+		rev := s.Config.Revision()
+		// /status waits while a snapshot applies, so it never reports a revision
+		// other than the one the API already serves.
+		rt.mu.Lock()
 		engine.Apply(s.Config)
 		engine.SetSecrets(s.Secret)
 		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
-		rev := s.Config.Revision()
 		info.Reset()
 		info.WithLabelValues(rev).Set(1)
-		rt.mu.Lock()
 		rt.revision, rt.appliedAt, rt.liveChat, rt.problems = rev, time.Now().UTC(), s.Config.LiveChat.Name, len(s.Problems)
 		if d := s.Config.LiveChat.Storage.Driver; d != rt.driver {
 			rt.restart = fmt.Sprintf("storage changed from %s to %s: restart the runtime to switch", rt.driver, d)
