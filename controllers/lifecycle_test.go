@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -47,14 +48,21 @@ func TestSamplesReachReadyInAnyOrder(t *testing.T) {
 		create(t, objs...)
 		allReady(t, objs, settle)
 
-		lc := get(t, ns, "support", &chatv1alpha1.LiveChat{}).(*chatv1alpha1.LiveChat)
-		cm := configMap(t, ns)
-		if got := cm.Annotations[controllers.AnnotationRevision]; got != lc.Status.ConfigRevision || got == "" {
-			t.Errorf("round %d: ConfigMap revision %q, LiveChat status %q", round, got, lc.Status.ConfigRevision)
-		}
-		if lc.Status.Queues != 2 || lc.Status.Channels != 3 || lc.Status.Policies != 1 || lc.Status.Operators != 6 {
-			t.Errorf("round %d: counts %+v, want 2 queues, 3 channels, 1 policy, 6 operators", round, lc.Status)
-		}
+		// A dependent turns Ready on its own reconcile; the LiveChat takes it in on its
+		// next one, so the rendered revision and the counts converge a moment later.
+		var lc *chatv1alpha1.LiveChat
+		var cm *corev1.ConfigMap
+		eventually(t, settle, func() (bool, string) {
+			lc = get(t, ns, "support", &chatv1alpha1.LiveChat{}).(*chatv1alpha1.LiveChat)
+			cm = configMap(t, ns)
+			if got := cm.Annotations[controllers.AnnotationRevision]; got != lc.Status.ConfigRevision || got == "" {
+				return false, fmt.Sprintf("round %d: ConfigMap revision %q, LiveChat status %q", round, got, lc.Status.ConfigRevision)
+			}
+			if lc.Status.Queues != 2 || lc.Status.Channels != 3 || lc.Status.Policies != 1 || lc.Status.Operators != 6 {
+				return false, fmt.Sprintf("round %d: counts %+v, want 2 queues, 3 channels, 1 policy, 6 operators", round, lc.Status)
+			}
+			return true, ""
+		})
 		if lc.Status.ReadyReplicas != 1 || lc.Status.Endpoint != "http://support-runtime."+ns+".svc:8080" {
 			t.Errorf("round %d: readyReplicas %d, endpoint %q", round, lc.Status.ReadyReplicas, lc.Status.Endpoint)
 		}

@@ -36,7 +36,20 @@ type kubeState struct {
 	cfg     *config.Config
 	secrets map[string]map[string][]byte
 	stops   map[string]context.CancelFunc
+	synced  map[string]bool // Secrets whose informer has listed once
 	changed chan struct{}
+}
+
+// secretsSynced reports whether every Secret informer has listed once, so a
+// snapshot does not go out with a Secret missing only because its list is slow.
+// Called with s.mu held.
+func (s *kubeState) secretsSynced() bool {
+	for name := range s.stops {
+		if !s.synced[name] {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *kubeState) poke() {
@@ -46,8 +59,9 @@ func (s *kubeState) poke() {
 	}
 }
 
-// informOne runs an informer on one named object until ctx ends.
-func informOne[T runtime.Object](ctx context.Context, cs kubernetes.Interface, resource, ns, name string, obj T, on func(T, bool)) {
+// informOne runs an informer on one named object until ctx ends; synced is called
+// once its first list is in.
+func informOne[T runtime.Object](ctx context.Context, cs kubernetes.Interface, resource, ns, name string, obj T, on func(T, bool), synced func()) {
 	lw := cache.NewListWatchFromClient(cs.CoreV1().RESTClient(), resource, ns, fields.OneTermEqualSelector("metadata.name", name))
 	_, informer := cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: lw,
@@ -62,8 +76,18 @@ func informOne[T runtime.Object](ctx context.Context, cs kubernetes.Interface, r
 			},
 		},
 	})
+	if synced != nil {
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+				synced()
+			}
+		}()
+	}
 	informer.RunWithContext(ctx)
 }
+
+// secretSyncWait bounds how long a new configuration waits for its Secrets' first list.
+const secretSyncWait = 10 * time.Second
 
 // Run implements Source.
 func (k *Kube) Run(ctx context.Context, apply func(Snapshot)) error {
@@ -75,7 +99,7 @@ func (k *Kube) Run(ctx context.Context, apply func(Snapshot)) error {
 	if key == "" {
 		key = "config.json"
 	}
-	st := &kubeState{secrets: map[string]map[string][]byte{}, stops: map[string]context.CancelFunc{}, changed: make(chan struct{}, 1)}
+	st := &kubeState{secrets: map[string]map[string][]byte{}, stops: map[string]context.CancelFunc{}, synced: map[string]bool{}, changed: make(chan struct{}, 1)}
 	go informOne(ctx, cs, "configmaps", k.Namespace, k.ConfigMap, &corev1.ConfigMap{}, func(cm *corev1.ConfigMap, present bool) {
 		if !present {
 			k.Log.Warn("the configuration ConfigMap was deleted; keeping the configuration in force", "configMap", k.ConfigMap)
@@ -91,12 +115,13 @@ func (k *Kube) Run(ctx context.Context, apply func(Snapshot)) error {
 		k.watchSecrets(ctx, cs, st)
 		st.mu.Unlock()
 		st.poke()
-	})
+	}, nil)
 
 	wait := time.NewTimer(0)
 	defer wait.Stop()
 	var lastRev string
 	var lastSecrets string
+	var unsyncedSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -115,6 +140,21 @@ func (k *Kube) Run(ctx context.Context, apply func(Snapshot)) error {
 				st.mu.Unlock()
 				continue
 			}
+			// Hold the snapshot until the Secrets it names are listed, so operators are
+			// not turned away for a moment at start; but not forever, since a Secret the
+			// Role cannot read never lists.
+			if !st.secretsSynced() {
+				if unsyncedSince.IsZero() {
+					unsyncedSince = time.Now()
+				}
+				if time.Since(unsyncedSince) < secretSyncWait {
+					st.mu.Unlock()
+					wait.Reset(50 * time.Millisecond)
+					continue
+				}
+				k.Log.Warn("applying the configuration before every Secret it names could be read", "waited", secretSyncWait)
+			}
+			unsyncedSince = time.Time{}
 			snap := Snapshot{Config: st.cfg, Secrets: map[string]map[string][]byte{}}
 			for name, kv := range st.secrets {
 				snap.Secrets[name] = kv
@@ -142,6 +182,7 @@ func (k *Kube) watchSecrets(ctx context.Context, cs kubernetes.Interface, st *ku
 			stop()
 			delete(st.stops, name)
 			delete(st.secrets, name)
+			delete(st.synced, name)
 		}
 	}
 	for name := range want {
@@ -156,6 +197,13 @@ func (k *Kube) watchSecrets(ctx context.Context, cs kubernetes.Interface, st *ku
 				st.secrets[s.Name] = s.Data
 			} else {
 				delete(st.secrets, s.Name)
+			}
+			st.mu.Unlock()
+			st.poke()
+		}, func() {
+			st.mu.Lock()
+			if st.stops[name] != nil {
+				st.synced[name] = true
 			}
 			st.mu.Unlock()
 			st.poke()
