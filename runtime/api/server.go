@@ -34,6 +34,7 @@ type Server struct {
 	metrics  *Metrics
 	mux      *http.ServeMux
 	status   func() any
+	conns    connections
 
 	limitsMu sync.Mutex
 	limits   map[string]*rate.Limiter
@@ -253,14 +254,28 @@ func (s *Server) allow(key string) bool {
 	s.limitsMu.Lock()
 	l := s.limits[key]
 	if l == nil {
-		if len(s.limits) > 100_000 {
-			s.limits = map[string]*rate.Limiter{} // forget idle limiters rather than grow without bound
+		if len(s.limits) >= maxLimiters {
+			s.forgetIdleLimiters()
 		}
 		l = rate.NewLimiter(s.MessageRate, s.MessageBurst)
 		s.limits[key] = l
 	}
 	s.limitsMu.Unlock()
 	return l.Allow()
+}
+
+// maxLimiters is how many per-sender limiters are kept before idle ones are forgotten.
+const maxLimiters = 100_000
+
+// forgetIdleLimiters drops the limiters whose allowance is full again: they are as a
+// new one would be, so forgetting them resets nobody's limit, unlike clearing the
+// map would. Called with limitsMu held.
+func (s *Server) forgetIdleLimiters() {
+	for key, l := range s.limits {
+		if l.Tokens() >= float64(s.MessageBurst) {
+			delete(s.limits, key)
+		}
+	}
 }
 
 // Metrics of the API.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -153,7 +155,12 @@ type clientEvent struct {
 // after ?after=, then every change live. The client sends messages as
 // {"type":"message","text":"..."}.
 func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
-	contact, conv, ok := s.clientConversationFor(w, r, r.URL.Query().Get("conversation"))
+	id := r.URL.Query().Get("conversation")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "name the conversation to follow: ?conversation=<id>")
+		return
+	}
+	contact, conv, ok := s.clientConversationFor(w, r, id)
 	if !ok {
 		return
 	}
@@ -166,10 +173,13 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered already
 	}
 	role := "visitor"
+	var registered connection
 	if contact.Channel != "" && s.engine.IsClient(contact.Channel, contact.ExternalID) {
 		role = "client"
+		registered = connection{credential: auth.Credential(r), channel: contact.Channel, name: contact.ExternalID}
 	}
 	conn := newWSConn(c, s.SendQueue)
+	s.conns.add(conn, registered)
 	hub := s.engine.Hub()
 	hub.Subscribe(conn, chat.TopicVisitor(conv.ID))
 
@@ -178,6 +188,7 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	msgs, err := s.engine.Messages(r.Context(), conv.ID, after, 0)
 	if err != nil {
 		hub.Unsubscribe(conn)
+		s.conns.remove(conn)
 		conn.close(websocket.CloseInternalServerErr, "could not read the history")
 		return
 	}
@@ -198,6 +209,7 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, contact store.Contact, current string) {
 	defer s.metrics.connections.WithLabelValues(role).Dec()
 	hub := s.engine.Hub()
+	defer s.conns.remove(conn)
 	defer hub.Unsubscribe(conn)
 	defer conn.close(websocket.CloseNormalClosure, "")
 	for {
@@ -218,6 +230,9 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 			}
 			_, next, err := s.engine.InboundTo(ctx, contact, current, ev.Text, "")
 			if err != nil {
+				if chat.KindOf(err) == 0 {
+					s.log.Error("storing a message from a WebSocket", "conversation", current, "error", err)
+				}
 				conn.send(map[string]string{"type": "error", "message": errorMessage(err)})
 				continue
 			}
@@ -258,6 +273,7 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 		topics = append(topics, chat.TopicQueue(q))
 	}
 	hub.Subscribe(conn, topics...)
+	s.conns.add(conn, connection{credential: auth.Credential(r), operator: &me})
 	convs, err := s.engine.Visible(r.Context(), me.Name, nil)
 	if err == nil {
 		var ops []store.Operator
@@ -269,16 +285,23 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 				ops = []store.Operator{}
 			}
 			conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Operators: ops})
+			// A console that was closed when its operator let a chat lapse learns now
+			// why no chats come.
+			if i := slices.IndexFunc(ops, func(o store.Operator) bool { return o.Name == me.Name }); i >= 0 && !ops[i].Active {
+				conn.send(chat.Event{Type: "notice", Notice: chat.InactiveNotice})
+			}
 		}
 	}
 	if err != nil {
 		hub.Unsubscribe(conn)
+		s.conns.remove(conn)
 		conn.close(websocket.CloseInternalServerErr, "could not read conversations")
 		return
 	}
 	s.metrics.connections.WithLabelValues("operator").Inc()
 	go func() {
 		defer s.metrics.connections.WithLabelValues("operator").Dec()
+		defer s.conns.remove(conn)
 		defer hub.Unsubscribe(conn)
 		defer conn.close(websocket.CloseNormalClosure, "")
 		for {

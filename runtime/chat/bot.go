@@ -50,7 +50,9 @@ func (e *Engine) botTurn(ctx context.Context, ch *config.Channel, conv store.Con
 	}()
 }
 
-// handover gives a chat the bot held to its queue.
+// handover gives a chat the bot held to its queue; with nobody of the queue online
+// and offline messages on, it becomes an offline message, as a chat without a bot
+// would.
 func (e *Engine) handover(ctx context.Context, conv store.Conversation, reason string) (store.Conversation, error) {
 	now := e.now()
 	for range 3 {
@@ -61,14 +63,25 @@ func (e *Engine) handover(ctx context.Context, conv store.Conversation, reason s
 		if c.State != store.StateBot {
 			return c, nil // handed over already
 		}
+		offline, err := e.queueOffline(ctx, e.view.Load(), c.Queue)
+		if err != nil {
+			return c, err
+		}
+		to := store.StateQueued
+		if offline {
+			to = store.StateMissed
+		}
 		next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
-			Change:   func(c *store.Conversation) { c.State, c.QueuedAt = store.StateQueued, &now },
+			Change:   func(c *store.Conversation) { c.State, c.QueuedAt = to, &now },
 			Activity: &store.Activity{Type: string(chatv1alpha1.EventBotHandedOver), Actor: "bot", Detail: reason}})
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		if err == nil {
 			e.emit(chatv1alpha1.EventBotHandedOver, &next, "", reason)
+			if offline {
+				e.emit(chatv1alpha1.EventOfflineMessage, &next, "", "")
+			}
 		}
 		return next, err
 	}

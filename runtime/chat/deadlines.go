@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -63,22 +64,27 @@ func (d *deadlines) track(c *store.Conversation) {
 			}
 		}
 	}
+	d.set(c.ID, at)
+}
+
+// set records that a conversation needs a look at at, or at no time when at is nil.
+func (d *deadlines) set(id string, at *time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	it, ok := d.index[c.ID]
+	it, ok := d.index[id]
 	switch {
 	case at == nil && ok:
 		heap.Remove(&d.heap, it.pos)
-		delete(d.index, c.ID)
+		delete(d.index, id)
 	case at == nil:
 		return
 	case ok:
 		it.at = *at
 		heap.Fix(&d.heap, it.pos)
 	default:
-		it = &deadlineItem{conversation: c.ID, at: *at}
+		it = &deadlineItem{conversation: id, at: *at}
 		heap.Push(&d.heap, it)
-		d.index[c.ID] = it
+		d.index[id] = it
 	}
 	select {
 	case d.wake <- struct{}{}:
@@ -157,35 +163,58 @@ func (e *Engine) runDeadlines(ctx context.Context) {
 // FireDue handles every deadline that is due: an assigned chat nobody accepted goes to
 // the next operator and the one who let it lapse becomes inactive; a chat whose last
 // outgoing message is older than the queue's completion timeout closes.
+//
+// A deadline that fails (the store is unreachable, say) is looked at again after
+// deadlineRetry, so no chat is left assigned or open for good; a conflict means the
+// chat moved on, and it is looked at again at once to track where it is now.
 func (e *Engine) FireDue(ctx context.Context) error {
 	now := e.now()
+	var errs []error
 	for _, id := range e.deadlines.due(now) {
-		c, err := e.store.Conversation(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+		err := e.fire(ctx, id, now)
 		switch {
-		case c.State == store.StateAssigned && c.AcceptDeadline != nil && !c.AcceptDeadline.After(now):
-			err = e.lapse(ctx, c)
-		case c.State.Open() && c.CompletionDeadline != nil && !c.CompletionDeadline.After(now):
-			err = e.complete(ctx, c)
+		case err == nil:
+		case errors.Is(err, store.ErrConflict):
+			e.deadlines.set(id, &now)
 		default:
-			e.deadlines.track(&c) // moved on meanwhile: keep its current deadline, if any
-		}
-		if err != nil && !errors.Is(err, store.ErrConflict) {
-			return err
+			retry := now.Add(deadlineRetry)
+			e.deadlines.set(id, &retry)
+			errs = append(errs, fmt.Errorf("conversation %s: %w", id, err))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// deadlineRetry is how long a deadline that failed waits before it is tried again.
+const deadlineRetry = 2 * time.Second
+
+func (e *Engine) fire(ctx context.Context, id string, now time.Time) error {
+	c, err := e.store.Conversation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.State == store.StateAssigned && c.AcceptDeadline != nil && !c.AcceptDeadline.After(now):
+		return e.lapse(ctx, c)
+	case c.State.Open() && c.CompletionDeadline != nil && !c.CompletionDeadline.After(now):
+		return e.complete(ctx, c)
+	}
+	e.deadlines.track(&c) // moved on meanwhile: keep its current deadline, if any
 	return nil
 }
 
-// lapse takes an unaccepted chat back to its queue, to go to someone else.
+// lapse takes an unaccepted chat back to its queue, to go to someone else. The
+// operator becomes inactive first, so the routing pass the lapse sets off cannot give
+// the chat straight back to them.
 func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 	operator := c.Operator
 	timeout := c.AcceptDeadline.Sub(*c.AssignedAt)
+	if err := e.setActive(ctx, operator, false); err != nil {
+		return err
+	}
 	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.AcceptDeadline = store.StateQueued, "", nil
@@ -196,12 +225,23 @@ func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 		Activity: &store.Activity{Type: string(chatv1alpha1.EventAcceptTimedOut), Actor: "routing",
 			Detail: operator + " did not accept within " + timeout.String() + "; back to the queue"},
 	})
+	if errors.Is(err, store.ErrConflict) {
+		// They accepted at the last moment (or another replica lapsed it, and made
+		// them inactive itself): undo only the first.
+		if now, rerr := e.store.Conversation(ctx, c.ID); rerr == nil && now.Operator == operator && now.State == store.StateActive {
+			if aerr := e.setActive(ctx, operator, true); aerr != nil {
+				return aerr
+			}
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	e.metrics.acceptTimeouts.WithLabelValues(next.Queue).Inc()
 	e.emit(chatv1alpha1.EventAcceptTimedOut, &next, operator, "")
-	return e.inactivate(ctx, operator, c.ID, timeout)
+	e.hub.Publish(mustJSON(Event{Type: "notice", Notice: inactiveNotice(c.ID, timeout)}), TopicOperator(operator))
+	return nil
 }
 
 // complete closes a chat whose completion timeout passed.

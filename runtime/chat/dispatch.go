@@ -60,22 +60,35 @@ func (d *dispatcher) lock(queue string) func() {
 	return mu.Unlock
 }
 
-// runDispatcher routes dirty queues until ctx ends.
+// runDispatcher routes dirty queues until ctx ends. A queue whose pass fails (the
+// store is unreachable, say) is tried again after a pause that doubles up to
+// maxRouteBackoff, so an outage does not turn into a busy loop.
 func (e *Engine) runDispatcher(ctx context.Context) {
+	backoff := map[string]time.Duration{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-e.dispatch.wake:
 			for _, q := range e.dispatch.take() {
-				if err := e.Route(ctx, q); err != nil && ctx.Err() == nil {
-					e.log.Error("routing failed", "queue", q, "error", err)
-					e.dispatch.mark(q) // try again with the next wake-up
+				err := e.Route(ctx, q)
+				if err == nil || ctx.Err() != nil {
+					delete(backoff, q)
+					continue
 				}
+				wait := min(max(2*backoff[q], minRouteBackoff), maxRouteBackoff)
+				backoff[q] = wait
+				e.log.Error("routing failed; trying again", "queue", q, "in", wait, "error", err)
+				time.AfterFunc(wait, func() { e.dispatch.mark(q) })
 			}
 		}
 	}
 }
+
+const (
+	minRouteBackoff = 100 * time.Millisecond
+	maxRouteBackoff = 10 * time.Second
+)
 
 // markForChange marks the queues a committed change may unblock.
 func (e *Engine) markForChange(c store.Change) {
@@ -172,8 +185,9 @@ func (e *Engine) assignAll(ctx context.Context, v *view, q *config.Queue, waitin
 			}
 			err := e.assign(ctx, v, q, c, name)
 			i := slices.IndexFunc(cands, func(x routing.Candidate) bool { return x.Name == name })
-			if errors.Is(err, store.ErrLimit) {
-				// Another replica filled them up meanwhile: leave them out of this pass.
+			if errors.Is(err, store.ErrLimit) || errors.Is(err, store.ErrUnavailable) {
+				// Another replica filled them up, or they went away or inactive,
+				// meanwhile: leave them out of this pass.
 				cands[i].Load, cands[i].Online = cands[i].Limit, false
 				continue
 			}
@@ -200,7 +214,7 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 		limit = int(p.MaxChats)
 	}
 	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
-		Claim: &store.Claim{Operator: operator, Limit: limit},
+		Claim: &store.Claim{Operator: operator, Limit: limit, Routed: true},
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, operator, operator, &now, &deadline, nil
 		},
@@ -209,7 +223,9 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 	})
 	if err == nil {
 		e.metrics.assignments.WithLabelValues(q.Name, string(q.Rule)).Inc()
-		if c.QueuedAt != nil {
+		if c.QueuedAt != nil && len(c.Lapsed) == 0 {
+			// The wait ends when the chat first leaves the queue; a lapse does not
+			// start a second one.
 			e.metrics.queueWait.WithLabelValues(q.Name).Observe(now.Sub(*c.QueuedAt).Seconds())
 		}
 		e.emit(chatv1alpha1.EventChatAssigned, &next, operator, "")
@@ -292,24 +308,19 @@ func (e *Engine) fingerprint(ctx context.Context) (string, error) {
 	return string(b), nil
 }
 
-// inactivate makes an operator inactive after a lapse and tells their console why.
-func (e *Engine) inactivate(ctx context.Context, operator, conversation string, timeout time.Duration) error {
-	ops, err := e.store.Operators(ctx)
-	if err != nil {
-		return err
-	}
-	presence := store.PresenceOnline
-	for _, o := range ops {
-		if o.Name == operator {
-			presence = o.Presence
-		}
-	}
-	inactive := false
-	if _, err := e.store.SetPresence(ctx, operator, presence, &inactive); err != nil {
-		return err
-	}
-	e.hub.Publish(mustJSON(Event{Type: "notice", Notice: fmt.Sprintf(
-		"You did not accept chat %s within %s, so it went to another operator. You are inactive and get no new chats until you set yourself active.",
-		conversation, timeout)}), TopicOperator(operator))
-	return nil
+// setActive changes only whether an operator gets new chats, keeping their presence.
+func (e *Engine) setActive(ctx context.Context, operator string, active bool) error {
+	_, err := e.store.SetPresence(ctx, operator, "", &active)
+	return err
 }
+
+// inactiveNotice tells an operator's console why they get no new chats.
+func inactiveNotice(conversation string, timeout time.Duration) string {
+	return fmt.Sprintf("You did not accept chat %s within %s, so it went to another operator. "+
+		"You are inactive and get no new chats until you set yourself active.", conversation, timeout)
+}
+
+// InactiveNotice is what an inactive operator's console says when it connects.
+const InactiveNotice = "You are inactive because a chat assigned to you was not accepted in time: " +
+	"you get no new chats until you set yourself active."
+

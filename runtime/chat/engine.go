@@ -44,6 +44,7 @@ type Engine struct {
 	notify    notifiers
 	secrets   atomic.Pointer[Secrets]
 	stop      func()
+	onResync  atomic.Pointer[func()]
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
 }
@@ -94,6 +95,24 @@ func (e *Engine) Close() {
 	e.cancel()
 	e.done.Wait()
 	e.stop()
+}
+
+// OnResync sets what else must happen when the change feed may have missed changes:
+// the API closes its connections, so clients reload what they show.
+func (e *Engine) OnResync(fn func()) { e.onResync.Store(&fn) }
+
+// resync reads afresh what the engine keeps from the change feed, after the feed may
+// have missed changes: the stored deadlines, and every queue is routed again.
+func (e *Engine) resync() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.loadDeadlines(ctx); err != nil {
+		e.log.Error("reloading stored deadlines after the change feed reconnected", "error", err)
+	}
+	e.markAll()
+	if fn := e.onResync.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 func (e *Engine) markAll() {

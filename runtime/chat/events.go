@@ -94,6 +94,10 @@ func mustJSON(v any) []byte {
 // onChange publishes a committed change: the full view to operators, the visitor's
 // view to the visitor. Each payload is encoded once for all subscribers.
 func (e *Engine) onChange(c store.Change) {
+	if c.Kind == store.ChangeResync {
+		e.resync()
+		return
+	}
 	e.markForChange(c)
 	if c.Kind == store.ChangeConversation {
 		e.deadlines.track(c.Conversation)

@@ -126,6 +126,7 @@ func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversat
 	v := e.view.Load()
 	now := e.now()
 	var waited *time.Time
+	var fromQueue bool
 	next, err := e.transition(ctx, operator, id, func(c store.Conversation) error {
 		switch {
 		case c.State == store.StateQueued, c.State == store.StateMissed:
@@ -138,6 +139,7 @@ func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversat
 		if c.State != store.StateAssigned {
 			waited = c.QueuedAt
 		}
+		fromQueue = c.State == store.StateQueued
 		return nil
 	}, func(c *store.Conversation) {
 		c.State, c.Operator, c.LastOperator, c.Offered, c.AcceptDeadline = store.StateActive, operator, operator, nil, nil
@@ -146,8 +148,13 @@ func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversat
 		}
 	}, store.Activity{Type: string(chatv1alpha1.EventChatAccepted)}, &store.Claim{Operator: operator, Limit: v.limitOf(operator)})
 	if err == nil {
-		if waited != nil {
+		if waited != nil && len(next.Lapsed) == 0 {
 			e.metrics.queueWait.WithLabelValues(next.Queue).Observe(now.Sub(*waited).Seconds())
+		}
+		if q := v.queues[next.Queue]; q != nil && fromQueue {
+			// Under AllAgents this is how chats are assigned; under AvailableAgent, an
+			// operator taking a waiting chat before routing gave it to anyone.
+			e.metrics.assignments.WithLabelValues(q.Name, string(q.Rule)).Inc()
 		}
 		e.emit(chatv1alpha1.EventChatAccepted, &next, operator, "")
 	}
@@ -175,6 +182,8 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 			return store.Message{}, err
 		}
 	case c.Operator == operator && c.State == store.StateActive, v.supervisors[operator] && c.State == store.StateActive:
+	case c.Operator != "" && c.Operator != operator:
+		return store.Message{}, Conflict(fmt.Sprintf("%s has this chat: only they (or a supervisor, once they accepted it) can answer", c.Operator))
 	default:
 		return store.Message{}, Forbidden("take the chat before answering it")
 	}

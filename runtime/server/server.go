@@ -102,7 +102,7 @@ func Run(ctx context.Context, o Options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	st, err := openStore(ctx, first, o.DataDir, reg)
+	st, err := openStore(ctx, first, o.DataDir, reg, log)
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,7 @@ func Run(ctx context.Context, o Options) error {
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",
 		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
 	reg.MustRegister(info)
+	var apiServer *api.Server
 	applySnapshot := func(s source.Snapshot) {
 		rev := s.Config.Revision()
 		// /status waits while a snapshot applies, so it never reports a revision
@@ -133,12 +134,16 @@ func Run(ctx context.Context, o Options) error {
 			log.Warn(rt.restart)
 		}
 		rt.mu.Unlock()
+		if apiServer != nil {
+			apiServer.Reconfigured()
+		}
 		log.Info("configuration applied", "revision", rev)
 	}
 	applySnapshot(first)
 
-	apiServer := api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
+	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
 		Status: rt.status, Web: web.Handler(), Limits: o.Limits})
+	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.HTTPAddress, err)
@@ -189,9 +194,9 @@ loop:
 }
 
 // openStore opens the storage the configuration names.
-func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer) (store.Store, error) {
+func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
 	st := s.Config.LiveChat.Storage
-	opts := sqlstore.Options{Metrics: reg}
+	opts := sqlstore.Options{Metrics: reg, Log: log}
 	switch st.Driver {
 	case config.StoragePostgres:
 		uri := s.Secret(st.PostgresURI.Name, st.PostgresURI.Key)

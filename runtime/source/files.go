@@ -91,7 +91,7 @@ func (f *Files) Run(ctx context.Context, apply func(Snapshot)) error {
 	}
 	f.report(snap)
 	apply(snap)
-	last := snap.Config.Revision()
+	last := snap.Config.Revision() + secretsFingerprint(snap.Secrets)
 
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -120,8 +120,9 @@ func (f *Files) Run(ctx context.Context, apply func(Snapshot)) error {
 				f.Log.Error("manifests changed but cannot be read; keeping the configuration in force", "error", err)
 				continue
 			}
-			if rev := snap.Config.Revision(); rev != last {
-				last = rev
+			// A Secret edit (a rotated operator token) changes no revision but applies too.
+			if state := snap.Config.Revision() + secretsFingerprint(snap.Secrets); state != last {
+				last = state
 				f.report(snap)
 				apply(snap)
 			}

@@ -42,6 +42,8 @@ var (
 	ErrClosed = errors.New("the conversation is closed")
 	// ErrLimit means the operator already holds as many chats as their limit.
 	ErrLimit = errors.New("the operator holds as many chats as their limit")
+	// ErrUnavailable means routing's claim found the operator not online or inactive.
+	ErrUnavailable = errors.New("the operator is not online and active")
 )
 
 // Contact is one identity on one channel: a Telegram chat, a widget visitor, an employee.
@@ -157,6 +159,10 @@ const (
 	ChangeMessage      ChangeKind = "message"
 	ChangeConversation ChangeKind = "conversation"
 	ChangeOperator     ChangeKind = "operator"
+	// ChangeResync carries nothing: the feed may have missed changes (its connection
+	// to the database was lost and is back), so whatever a subscriber keeps from the
+	// feed must be read afresh.
+	ChangeResync ChangeKind = "resync"
 )
 
 // Change announces one committed write.
@@ -186,8 +192,9 @@ type Transition struct {
 	Activity *Activity
 	// Claim, when set, gives the conversation to an operator only if they hold fewer
 	// chats than the limit, checked in the same transaction with the operator locked,
-	// so no two replicas can push an operator past it (ErrLimit otherwise). The
-	// operator's last assignment time is recorded, for routing's tie-break.
+	// so no two replicas can push an operator past it (ErrLimit otherwise). When the
+	// chat passes to a new holder, their last assignment time is recorded, for
+	// routing's tie-break; accepting a chat one already holds does not count.
 	Claim *Claim
 }
 
@@ -195,6 +202,9 @@ type Transition struct {
 type Claim struct {
 	Operator string
 	Limit    int
+	// Routed claims come from routing, which acts on what it read a moment ago: the
+	// store refuses them (ErrUnavailable) unless the operator is online and active now.
+	Routed bool
 }
 
 // Store is the runtime's durable state.
@@ -227,7 +237,8 @@ type Store interface {
 	// Messages returns up to limit messages with Seq > afterSeq, in order.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
 
-	// SetPresence records an operator's presence and, if active is not nil, activity.
+	// SetPresence records an operator's presence (unless p is empty, which keeps it)
+	// and, if active is not nil, activity.
 	SetPresence(ctx context.Context, name string, p Presence, active *bool) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
 

@@ -86,9 +86,15 @@ func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, ac
 		if active != nil && !*active {
 			act = 0
 		}
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO operators (name, presence, active, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET presence = excluded.presence, updated_at = excluded.updated_at`),
-			name, p, act, ms(now))
+		upsert := `INSERT INTO operators (name, presence, active, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET presence = excluded.presence, updated_at = excluded.updated_at`
+		presence := p
+		if p == "" {
+			upsert = `INSERT INTO operators (name, presence, active, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`
+			presence = store.PresenceOffline
+		}
+		_, err := tx.ExecContext(ctx, db.q(upsert), name, presence, act, ms(now))
 		if err != nil {
 			return err
 		}

@@ -184,6 +184,7 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		if c.Version != t.Version {
 			return store.ErrConflict
 		}
+		holder := c.Operator
 		t.Change(&c)
 		c.Version++
 		c.UpdatedAt = db.now()
@@ -200,7 +201,7 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		if n, _ := res.RowsAffected(); n != 1 {
 			return store.ErrConflict
 		}
-		if t.Claim != nil {
+		if t.Claim != nil && holder != t.Claim.Operator {
 			if _, err := tx.ExecContext(ctx, db.q(`UPDATE operators SET last_assigned_at = ? WHERE name = ?`),
 				ms(c.UpdatedAt), t.Claim.Operator); err != nil {
 				return err
@@ -227,13 +228,17 @@ func (db *DB) checkClaim(ctx context.Context, tx *sql.Tx, conversationID string,
 		ON CONFLICT (name) DO NOTHING`), cl.Operator, ms(db.now())); err != nil {
 		return err
 	}
-	lock := `SELECT name FROM operators WHERE name = ?`
+	lock := `SELECT presence, active FROM operators WHERE name = ?`
 	if db.d.dollar {
 		lock += ` FOR UPDATE`
 	}
-	var name string
-	if err := tx.QueryRowContext(ctx, db.q(lock), cl.Operator).Scan(&name); err != nil {
+	var presence store.Presence
+	var active int64
+	if err := tx.QueryRowContext(ctx, db.q(lock), cl.Operator).Scan(&presence, &active); err != nil {
 		return err
+	}
+	if cl.Routed && (presence != store.PresenceOnline || active == 0) {
+		return store.ErrUnavailable
 	}
 	var held int
 	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE operator = ? AND state IN ('Assigned', 'Active') AND id <> ?`),

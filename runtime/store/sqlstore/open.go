@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -96,9 +95,11 @@ func OpenPostgres(ctx context.Context, uri string, opts Options) (*DB, error) {
 }
 
 // listen holds one connection in LISTEN and feeds every notification to the change
-// feed, reconnecting after a lost connection.
+// feed, reconnecting after a lost connection. What was notified while it was away is
+// gone, so after a reconnect the feed carries a ChangeResync for subscribers to read
+// afresh what they keep.
 func (db *DB) listen(ctx context.Context, uri string, ready chan<- error) {
-	first := true
+	first, lost := true, false
 	for ctx.Err() == nil {
 		conn, err := pgx.Connect(ctx, uri)
 		if err == nil {
@@ -112,18 +113,35 @@ func (db *DB) listen(ctx context.Context, uri string, ready chan<- error) {
 			}
 		}
 		if err != nil {
-			time.Sleep(time.Second)
+			if ctx.Err() == nil {
+				db.log.Error("reconnecting the change feed to PostgreSQL", "error", redact(err, uri))
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 			continue
+		}
+		if lost {
+			db.log.Info("change feed reconnected; subscribers resynchronise")
+			db.feed.push(store.Change{Kind: store.ChangeResync})
+			lost = false
 		}
 		for {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {
+				if ctx.Err() == nil {
+					db.log.Error("the change feed lost its PostgreSQL connection", "error", redact(err, uri))
+					lost = true
+				}
 				break
 			}
-			var c store.Change
-			if json.Unmarshal([]byte(n.Payload), &c) == nil {
-				db.feed.push(c)
+			c, err := db.received(ctx, n.Payload)
+			if err != nil {
+				db.log.Error("dropping a change notification", "error", err)
+				continue
 			}
+			db.feed.push(c)
 		}
 		_ = conn.Close(context.Background())
 	}

@@ -9,9 +9,9 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +38,7 @@ type DB struct {
 	write *sql.DB // SQLite: one connection, so writers queue here instead of on SQLITE_BUSY
 	read  *sql.DB
 	now   func() time.Time
+	log   *slog.Logger
 	opDur *prometheus.HistogramVec
 	// group batches SQLite's writes into shared transactions, in order; nil on PostgreSQL.
 	group     *groupCommit
@@ -60,12 +61,19 @@ type Options struct {
 	Now func() time.Time
 	// Metrics, when set, receives switchboard_runtime_store_operation_duration_seconds.
 	Metrics prometheus.Registerer
+	// Log receives what the store does on its own, such as reconnecting the change
+	// feed; discarded when nil.
+	Log *slog.Logger
 }
 
 func newDB(d dialect, write, read *sql.DB, opts Options) *DB {
 	db := &DB{d: d, write: write, read: read, now: opts.Now, subs: map[int]func(store.Change){}}
 	if db.now == nil {
 		db.now = time.Now
+	}
+	db.log = opts.Log
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.opDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "switchboard_runtime_store_operation_duration_seconds",
@@ -189,7 +197,7 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.C
 	}
 	if changes != nil && db.notify != nil {
 		for _, c := range *changes {
-			payload, err := json.Marshal(c)
+			payload, err := notification(c)
 			if err != nil {
 				_ = tx.Rollback()
 				return err

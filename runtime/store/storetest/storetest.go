@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 		{"concurrent messages keep a gapless order", testConcurrentMessages},
 		{"presence", testPresence},
 		{"claims respect the operator's limit, across handles", testClaims},
+		{"routing's claims need an online, active operator", testRoutedClaims},
+		{"changes too large to carry are still announced", testLargeChanges},
 		{"completion deadlines ride on messages", testCompletionDeadlines},
 		{"changes arrive in commit order", testChangesInOrder},
 		{"data survives a restart", testRestart},
@@ -471,13 +474,100 @@ func testClaims(t *testing.T, open Opener) {
 			t.Errorf("%s has no last assignment time", o.Name)
 		}
 	}
-	// Claiming a chat one already holds does not count it twice.
+	// Claiming a chat one already holds (accepting it) does not count it twice, nor
+	// does it count as a new assignment for the tie-break.
 	held := must[[]store.Conversation](t)(s1.Conversations(ctx, store.ConversationFilter{Operator: "op0"}))
+	before := lastAssigned(t, s1, "op0")
+	time.Sleep(5 * time.Millisecond)
 	tr := claim("op0", 3)
 	tr.ID, tr.Version = held[0].ID, held[0].Version
 	if _, err := s1.Transition(ctx, tr); err != nil {
 		t.Errorf("re-claiming a held chat at the limit: %v", err)
 	}
+	if after := lastAssigned(t, s1, "op0"); !after.Equal(before) {
+		t.Errorf("accepting a held chat moved the last assignment time from %v to %v", before, after)
+	}
+}
+
+func lastAssigned(t *testing.T, s store.Store, operator string) time.Time {
+	t.Helper()
+	for _, o := range must[[]store.Operator](t)(s.Operators(ctx)) {
+		if o.Name == operator && o.LastAssignedAt != nil {
+			return *o.LastAssignedAt
+		}
+	}
+	t.Fatalf("%s has no last assignment time", operator)
+	return time.Time{}
+}
+
+func testRoutedClaims(t *testing.T, open Opener) {
+	s := open(t)
+	routed := func(id string) error {
+		c := conversation(t, s, id, "first-line", store.StateQueued)
+		tr := claim("rita", 5)
+		tr.ID, tr.Version, tr.Claim.Routed = c.ID, c.Version, true
+		_, err := s.Transition(ctx, tr)
+		return err
+	}
+	if err := routed("rc-offline"); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("routing claims an operator never seen online: %v, want ErrUnavailable", err)
+	}
+	yes := true
+	must[store.Operator](t)(s.SetPresence(ctx, "rita", store.PresenceOnline, &yes))
+	if err := routed("rc-online"); err != nil {
+		t.Errorf("routing claims an online, active operator: %v", err)
+	}
+	// Only the activity changes: an empty presence keeps the one recorded.
+	no := false
+	op := must[store.Operator](t)(s.SetPresence(ctx, "rita", "", &no))
+	if op.Presence != store.PresenceOnline || op.Active {
+		t.Errorf("after making rita inactive: %+v, want online and inactive", op)
+	}
+	if err := routed("rc-inactive"); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("routing claims an inactive operator: %v, want ErrUnavailable", err)
+	}
+	// An operator's own take is not routing's to refuse.
+	c := conversation(t, s, "rc-take", "first-line", store.StateQueued)
+	tr := claim("rita", 5)
+	tr.ID, tr.Version = c.ID, c.Version
+	if _, err := s.Transition(ctx, tr); err != nil {
+		t.Errorf("an inactive operator taking a chat themselves: %v", err)
+	}
+}
+
+func testLargeChanges(t *testing.T, open Opener) {
+	// The handle's own changes reach it the way other replicas' do (PostgreSQL: NOTIFY).
+	s1 := open(t)
+	get, stop := collect(s1)
+	defer stop()
+	// JSON escapes each of these as six bytes: 4096 of them are far over PostgreSQL's
+	// 8000-byte NOTIFY limit.
+	text := strings.Repeat("<", 4096)
+	c := conversation(t, s1, "large", "first-line", store.StateActive)
+	m, _, err := s1.AppendMessage(ctx, "website", msg(c.ID, store.DirectionIn, text, ""))
+	if err != nil {
+		t.Fatalf("storing a message of characters JSON escapes: %v", err)
+	}
+	offered := make([]string, 600)
+	for i := range offered {
+		offered[i] = fmt.Sprintf("operator-with-a-long-name-%03d", i)
+	}
+	if _, err := s1.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version,
+		Change: func(c *store.Conversation) { c.Offered = offered }}); err != nil {
+		t.Fatalf("offering a chat to 600 operators: %v", err)
+	}
+	waitFor(t, func() bool {
+		var gotMessage, gotOffer bool
+		for _, ch := range get() {
+			switch {
+			case ch.Kind == store.ChangeMessage && ch.Message.ID == m.ID:
+				gotMessage = ch.Message.Text == text && ch.Message.Queue == "first-line"
+			case ch.Kind == store.ChangeConversation && ch.Conversation.ID == c.ID:
+				gotOffer = gotOffer || len(ch.Conversation.Offered) == len(offered)
+			}
+		}
+		return gotMessage && gotOffer
+	})
 }
 
 func testCompletionDeadlines(t *testing.T, open Opener) {

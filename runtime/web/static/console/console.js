@@ -87,7 +87,20 @@ function connect() {
     if (e.type === "notice") $("chat-error").textContent = e.notice;
     renderList(); renderChat();
   };
-  ws.onclose = () => setTimeout(connect, 1000);
+  ws.onclose = (ev) => {
+    if (ev.code === 4001) { signOut(ev.reason); return; }
+    if (ev.code === 4009) { start(); return; } // queues or role changed: read who we are again
+    // 4012 (updates missed) reconnects at once for a fresh snapshot; anything else after a pause.
+    setTimeout(connect, ev.code === 4012 ? 0 : 1000);
+  };
+}
+
+// signOut returns to the sign-in form when the token no longer signs the operator in.
+function signOut(reason) {
+  sessionStorage.removeItem("switchboard-token");
+  state.token = "";
+  $("app").hidden = true; $("login").hidden = false;
+  $("login-error").textContent = reason || "Signed out: sign in again.";
 }
 
 function showPresence(op) {

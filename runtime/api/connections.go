@@ -1,0 +1,103 @@
+package api
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+)
+
+// Close codes that ask a client to connect again, beside the standard ones.
+const (
+	// closeSignedOut: the credential the connection was opened with no longer signs
+	// this person in (a rotated token, an operator removed from the LiveChat, an
+	// employee removed from the channel's client groups).
+	closeSignedOut = 4001
+	// closeReconfigured: the operator's queues or role changed; a new connection
+	// carries the new set.
+	closeReconfigured = 4009
+	// closeResync: the runtime may have missed updates (its database connection was
+	// lost and is back); a new connection starts from a fresh snapshot or ?after=.
+	closeResync = 4012
+)
+
+// connection is what the server remembers of an open WebSocket to check it again when
+// the configuration changes: who opened it with which credential. Visitors' widget
+// tokens do not depend on the configuration, so they carry no credential.
+type connection struct {
+	credential string
+	operator   *chat.Me // an operator console
+	channel    string   // an internal client's channel
+	name       string   // an internal client's employee name
+}
+
+// connections are the WebSockets this server has open.
+type connections struct {
+	mu   sync.Mutex
+	open map[*wsConn]connection
+}
+
+func (cs *connections) add(w *wsConn, c connection) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.open == nil {
+		cs.open = map[*wsConn]connection{}
+	}
+	cs.open[w] = c
+}
+
+func (cs *connections) remove(w *wsConn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	delete(cs.open, w)
+}
+
+func (cs *connections) list() map[*wsConn]connection {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := make(map[*wsConn]connection, len(cs.open))
+	for w, c := range cs.open {
+		if c.credential != "" {
+			out[w] = c
+		}
+	}
+	return out
+}
+
+// Reconfigured checks every open operator console and internal client against the
+// configuration and credentials now in force, and closes those it no longer admits
+// or whose queues changed, with a code that says why. Connections that still hold
+// carry on untouched.
+func (s *Server) Reconfigured() {
+	for w, c := range s.conns.list() {
+		name, err := s.verifier.Verify(c.credential)
+		switch {
+		case err != nil:
+			w.close(closeSignedOut, "your credential is no longer valid: sign in again")
+		case c.operator != nil:
+			me, err := s.engine.Operator(name)
+			switch {
+			case err != nil || name != c.operator.Name:
+				w.close(closeSignedOut, "you are no longer an operator of this LiveChat")
+			case !slices.Equal(me.Queues, c.operator.Queues) || me.Supervisor != c.operator.Supervisor:
+				w.close(closeReconfigured, "your queues changed: reconnect to see the new ones")
+			}
+		case name != c.name || !s.engine.IsClient(c.channel, name):
+			w.close(closeSignedOut, "you are no longer a client of this channel")
+		}
+	}
+}
+
+// Resync closes every WebSocket after the runtime may have missed updates, so each
+// client reconnects and reads afresh what it shows.
+func (s *Server) Resync() {
+	s.conns.mu.Lock()
+	open := make([]*wsConn, 0, len(s.conns.open))
+	for w := range s.conns.open {
+		open = append(open, w)
+	}
+	s.conns.mu.Unlock()
+	for _, w := range open {
+		w.close(closeResync, "updates may have been missed: reconnect to resume")
+	}
+}
