@@ -111,9 +111,16 @@ func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 		{"public URL that is no URL", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.PublicURL = "chat.example.com" }),
 			"spec.publicURL", "must be an absolute http:// or https:// URL"},
 		{"supervisor group that is no object name", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.SupervisorGroups = []chatv1alpha1.ObjectName{"Supervisors"} }),
-			"spec.supervisorGroups[0]", "should match"},
+			"spec.supervisorGroups[0]", "must be the name of an object in this namespace: lowercase letters, digits, '-' and '.'"},
 		{"LiveChat name with dots", liveChat(func(o *chatv1alpha1.LiveChat) { o.Name = "support.example" }),
-			"<nil>", "LiveChat names must be at most 50 lowercase letters, digits or '-'"},
+			"<nil>", "LiveChat names must start with a letter and be at most 50 lowercase letters, digits or '-'"},
+		{"LiveChat name starting with a digit (no valid Service name)", liveChat(func(o *chatv1alpha1.LiveChat) { o.Name = "24x7" }),
+			"<nil>", "LiveChat names must start with a letter"},
+		{"queue of a LiveChat whose name starts with a digit", queue(func(o *chatv1alpha1.ChatQueue) { o.Spec.LiveChatRef.Name = "24x7" }),
+			"spec.liveChatRef.name", "must name a LiveChat: lowercase letters, digits or '-', starting with a letter, for example support"},
+		{"tokens Secret that is no Secret name", liveChat(func(o *chatv1alpha1.LiveChat) {
+			o.Spec.AgentAuth.TokensSecretRef = &chatv1alpha1.SecretReference{Name: "Operator_Tokens"}
+		}), "spec.agentAuth.tokensSecretRef.name", "must be a Secret name: lowercase letters, digits, '-' and '.'"},
 		{"unknown log level", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Runtime.LogLevel = "verbose" }),
 			"spec.runtime.logLevel", `Unsupported value: "verbose"`},
 
@@ -133,7 +140,7 @@ func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 		{"two chat actions with one name", queue(func(o *chatv1alpha1.ChatQueue) { o.Spec.Actions = append(o.Spec.Actions, o.Spec.Actions[0]) }),
 			"spec.actions[1]", "Duplicate value"},
 		{"LiveChat reference that is no name", queue(func(o *chatv1alpha1.ChatQueue) { o.Spec.LiveChatRef.Name = "Support_Chat" }),
-			"spec.liveChatRef.name", "should match"},
+			"spec.liveChatRef.name", "must name a LiveChat: lowercase letters, digits or '-', starting with a letter, for example support"},
 		{"too many operator groups", queue(func(o *chatv1alpha1.ChatQueue) {
 			for i := range 33 {
 				o.Spec.OperatorGroups = append(o.Spec.OperatorGroups, chatv1alpha1.ObjectName(fmt.Sprintf("g%d", i)))
