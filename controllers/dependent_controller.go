@@ -2,8 +2,12 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +31,10 @@ type dependentKind[T client.Object] struct {
 	check func(T, config.Lookup) (problems config.Problems, ready string)
 	// watches are the kinds whose objects this kind references.
 	watches []client.Object
+	// usage, when set, computes a condition from the objects that reference this one;
+	// usedBy are their kinds, watched so the condition follows them.
+	usage  func(ctx context.Context, c client.Reader, obj T) (metav1.Condition, error)
+	usedBy []client.Object
 }
 
 // dependentReconciler reports whether an object's references resolve.
@@ -50,7 +58,26 @@ func (r *dependentReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, lk.err
 	}
 	applyConditions(fields.conditions, dependentOwned, dependentConditions(obj.GetGeneration(), problems, ready))
+	if r.kind.usage != nil {
+		c, err := r.kind.usage(ctx, r.Client, obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		applyConditions(fields.conditions, []string{c.Type}, []metav1.Condition{c})
+	}
 	return ctrl.Result{}, nil
+}
+
+// mapReferenced maps a changed object to the objects of this kind it references.
+func (r *dependentReconciler[T]) mapReferenced(_ context.Context, obj client.Object) []reconcile.Request {
+	prefix := ref(kindOf(r.kind.newObj()), "")
+	var reqs []reconcile.Request
+	for _, rf := range refsOf(obj) {
+		if name, ok := strings.CutPrefix(rf, prefix); ok {
+			reqs = append(reqs, requestFor(obj.GetNamespace(), name))
+		}
+	}
+	return reqs
 }
 
 // mapReferrers maps a changed object to the objects of this kind that reference it.
@@ -73,6 +100,9 @@ func (r *dependentReconciler[T]) SetupWithManager(mgr ctrl.Manager) error {
 		For(r.kind.newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for _, w := range r.kind.watches {
 		b = b.Watches(w, mapBoth(r.mapReferrers), builder.WithPredicates(specChanged))
+	}
+	for _, w := range r.kind.usedBy {
+		b = b.Watches(w, mapBoth(r.mapReferenced), builder.WithPredicates(specChanged))
 	}
 	return b.Complete(r)
 }
@@ -128,7 +158,38 @@ func groupKind() dependentKind[*chatv1alpha1.OperatorGroup] {
 			g.Status.Members = int32(len(g.Spec.Members))
 			return nil, "the group is valid"
 		},
+		usage:  groupUsage,
+		usedBy: []client.Object{&chatv1alpha1.ChatQueue{}, &chatv1alpha1.LiveChat{}, &chatv1alpha1.Channel{}, &chatv1alpha1.NotificationPolicy{}},
 	}
+}
+
+// groupUsage says what uses an OperatorGroup: a group nothing uses holds members who
+// are in no queue, which is almost always a forgotten reference.
+func groupUsage(ctx context.Context, c client.Reader, g *chatv1alpha1.OperatorGroup) (metav1.Condition, error) {
+	var users []string
+	for _, list := range []client.ObjectList{&chatv1alpha1.ChatQueueList{}, &chatv1alpha1.LiveChatList{},
+		&chatv1alpha1.ChannelList{}, &chatv1alpha1.NotificationPolicyList{}} {
+		objs, err := referrers(ctx, c, list, g)
+		if err != nil {
+			return metav1.Condition{}, err
+		}
+		for _, o := range objs {
+			users = append(users, kindOf(o)+" "+o.GetName())
+		}
+	}
+	if len(users) == 0 {
+		members := fmt.Sprintf("its %d members are in no queue and get", len(g.Spec.Members))
+		if len(g.Spec.Members) == 1 {
+			members = "its member " + string(g.Spec.Members[0].Name) + " is in no queue and gets"
+		}
+		return condition(chatv1alpha1.ConditionInUse, false, chatv1alpha1.ReasonNotInAnyQueue, fmt.Sprintf(
+			"nothing uses this group, so %s no chats: list it in a ChatQueue's "+
+				"spec.operatorGroups (or a LiveChat's supervisorGroups, an Internal channel's clientGroups, "+
+				"or a NotificationPolicy's recipients)", members), g.Generation), nil
+	}
+	slices.Sort(users)
+	return condition(chatv1alpha1.ConditionInUse, true, chatv1alpha1.ReasonUsed,
+		"used by "+strings.Join(users, ", "), g.Generation), nil
 }
 
 func policyKind() dependentKind[*chatv1alpha1.NotificationPolicy] {

@@ -198,6 +198,46 @@ func TestReconfiguration(t *testing.T) {
 	})
 }
 
+func TestUnusedGroupSaysItsMembersAreInNoQueue(t *testing.T) {
+	ns := env.Namespace(t)
+	objs := samples(t, ns)
+	create(t, objs...)
+	allReady(t, objs, settle)
+	inUse := func(name string) func() (bool, string) {
+		return func() (bool, string) {
+			g := get(t, ns, name, &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
+			c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse)
+			if c == nil {
+				return false, name + " has no InUse condition"
+			}
+			return c.Status == metav1.ConditionTrue, fmt.Sprintf("%s InUse %s: %s", name, c.Status, c.Message)
+		}
+	}
+	for _, name := range []string{"first-line", "experts", "supervisors", "employees"} {
+		eventually(t, settle, inUse(name))
+	}
+
+	create(t, &chatv1alpha1.OperatorGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "auditors"},
+		Spec: chatv1alpha1.OperatorGroupSpec{Members: []chatv1alpha1.Member{{Name: "ivan"}}}})
+	eventually(t, settle, func() (bool, string) {
+		g := get(t, ns, "auditors", &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
+		c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse)
+		ready := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == chatv1alpha1.ReasonNotInAnyQueue &&
+				strings.Contains(c.Message, "its member ivan is in no queue") && ready != nil && ready.Status == metav1.ConditionTrue,
+			fmt.Sprintf("auditors: InUse %+v, Ready %+v", c, ready)
+	})
+	// Listing the group in a queue heals the condition, through the queue's watch.
+	mutate(t, ns, "accounting", &chatv1alpha1.ChatQueue{}, func(q *chatv1alpha1.ChatQueue) {
+		q.Spec.OperatorGroups = append(q.Spec.OperatorGroups, "auditors")
+	})
+	eventually(t, settle, inUse("auditors"))
+	g := get(t, ns, "auditors", &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
+	if c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse); c.Message != "used by ChatQueue accounting" {
+		t.Errorf("InUse message %q", c.Message)
+	}
+}
+
 func TestMissingSecretStallsAndHeals(t *testing.T) {
 	ns := env.Namespace(t)
 	var withheld *corev1.Secret

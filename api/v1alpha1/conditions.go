@@ -18,10 +18,17 @@ const (
 	// ConditionConnected is owned by the runtime: True when a Channel's webhook is
 	// registered and its credentials work, or a NotificationPolicy's providers deliver.
 	ConditionConnected = "Connected"
+	// ConditionInUse is an OperatorGroup's: True when a ChatQueue, a LiveChat's
+	// supervisorGroups, an Internal channel's clientGroups or a NotificationPolicy's
+	// recipients use the group. False means its members are in no queue and get no
+	// chats; it does not make the group unhealthy.
+	ConditionInUse = "InUse"
 )
 
 // Condition reasons, CamelCase as Kubernetes conventions require.
 const (
+	ReasonUsed                 = "Used"
+	ReasonNotInAnyQueue        = "NotInAnyQueue"
 	ReasonReconciled           = "Reconciled"
 	ReasonProgressing          = "Progressing"
 	ReasonRefsResolved         = "RefsResolved"

@@ -116,7 +116,8 @@ type OperatorGroupStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready.
+	// Conditions: Ready; InUse, False when nothing uses the group, so its members
+	// are in no queue.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge

@@ -34,7 +34,7 @@ func TestChatActions(t *testing.T) {
 	}))
 	defer hook.Close()
 	dir := manifestsDir(t)
-	edit(t, dir, "chatqueues.yaml", "http://localhost:9090/hooks/create-case", hook.URL+"/create-case")
+	edit(t, dir, "chatqueues.yaml", "https://crm.example.com/hooks/create-case", hook.URL+"/create-case")
 	rt := standalone(t, dir, t.TempDir())
 	online(t, rt, alice)
 	v := newVisitor(t, rt, "please open a case")
