@@ -22,21 +22,32 @@ type Operator struct {
 }
 
 // StartOperator runs the operator's manager with every controller, as `switchboard
-// manager` does, minus leader election and the metrics and probe listeners.
+// manager` does, minus the metrics and probe listeners: as its ServiceAccount with
+// the permissions of config/rbac and nothing more, electing itself leader.
 func (e *Env) StartOperator(opts controllers.RuntimeOptions) (*Operator, error) {
-	counter := &CountingTransport{}
-	skip := true
-	mgr, err := ctrl.NewManager(counter.Wrap(e.Config), ctrl.Options{
-		Scheme:                 e.Scheme,
-		Cache:                  controllers.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfig.Controller{SkipNameValidation: &skip},
-	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg, err := e.asOperator(ctx)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	counter := &CountingTransport{}
+	skip := true
+	mgr, err := ctrl.NewManager(counter.Wrap(cfg), ctrl.Options{
+		Scheme:                        e.Scheme,
+		Cache:                         controllers.CacheOptions(),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		Controller:                    ctrlconfig.Controller{SkipNameValidation: &skip},
+		LeaderElection:                true,
+		LeaderElectionID:              "switchboard-manager.chat.switchboard.dev",
+		LeaderElectionNamespace:       OperatorNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := controllers.Setup(ctx, mgr, opts); err != nil {
 		cancel()
 		return nil, err
