@@ -9,6 +9,8 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # The envtest control plane, built from source by hack/envtest-assets.sh.
 ENVTEST_K8S_VERSION ?= 1.36.3
 ENVTEST_ETCD_VERSION ?= 3.6.16
+# Builds the control plane once and prints its directory, for KUBEBUILDER_ASSETS.
+ENVTEST_ASSETS = KUBE_VERSION=$(ENVTEST_K8S_VERSION) ETCD_VERSION=$(ENVTEST_ETCD_VERSION) hack/envtest-assets.sh
 
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
@@ -59,7 +61,7 @@ lint: golangci-lint ## Run golangci-lint (and gofmt check).
 
 .PHONY: test
 test: envtest ## Run all tests against a real kube-apiserver and etcd (envtest).
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $(GO_TEST_FLAGS) $(PKG)
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(GO_TEST_FLAGS) $(PKG)
 
 .PHONY: bench
 bench: bench-operator bench-runtime bench-routing ## Run every benchmark (prints figures; see docs/benchmarks.md).
@@ -74,7 +76,7 @@ bench-runtime: ## Runtime: messages/s and latency over WebSockets, memory per id
 
 .PHONY: bench-operator
 bench-operator: envtest ## Operator at scale: 100 LiveChats to Ready, update propagation, steady-state writes.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test -run '^$$' -bench BenchmarkOperatorScale -benchtime 1x -timeout 20m ./test/bench/
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test -run '^$$' -bench BenchmarkOperatorScale -benchtime 1x -timeout 20m ./test/bench/
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from the committed ones.
@@ -122,7 +124,7 @@ undeploy: ## Remove the operator deployed with config/default.
 
 .PHONY: envtest
 envtest: ## Build (once) and cache kube-apiserver and etcd under bin/k8s for tests.
-	KUBE_VERSION=$(ENVTEST_K8S_VERSION) ETCD_VERSION=$(ENVTEST_ETCD_VERSION) hack/envtest-assets.sh >/dev/null
+	$(ENVTEST_ASSETS) >/dev/null
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.

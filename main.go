@@ -91,7 +91,7 @@ func runManager(args []string) error {
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
 	leaderElect := fs.Bool("leader-elect", true, "elect a leader so only one operator replica reconciles at a time")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader election lease; the operator's own namespace when empty")
-	runtimeImage := fs.String("runtime-image", os.Getenv("SWITCHBOARD_IMAGE"), "image of the runtimes the operator deploys when a LiveChat names none (default $SWITCHBOARD_IMAGE: the operator's own)")
+	runtimeImage := fs.String("runtime-image", defaultRuntimeImage(), "image of the runtimes the operator deploys when a LiveChat names none ($SWITCHBOARD_IMAGE when set, else the operator's own release)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -138,13 +138,23 @@ type pathList []string
 func (p *pathList) String() string     { return strings.Join(*p, ",") }
 func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
 
+// defaultRuntimeImage is $SWITCHBOARD_IMAGE (an operator installed from a mirror sets
+// it), else the released image of this very version, so operator and runtime always
+// run the same code.
+func defaultRuntimeImage() string {
+	if img := os.Getenv("SWITCHBOARD_IMAGE"); img != "" {
+		return img
+	}
+	return controllers.RuntimeImageRepository + ":" + version
+}
+
 func runRender(args []string) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	var paths pathList
 	fs.Var(&paths, "f", "a YAML or JSON file, or a directory of them (repeatable)")
 	output := fs.String("o", render.OutputConfig, "output: config (the compiled runtime configuration) or yaml (the Kubernetes objects the operator applies)")
 	namespace := fs.String("namespace", "default", "namespace of objects that name none")
-	image := fs.String("runtime-image", os.Getenv("SWITCHBOARD_IMAGE"), "runtime image in rendered Deployments")
+	image := fs.String("runtime-image", defaultRuntimeImage(), "runtime image in rendered Deployments ($SWITCHBOARD_IMAGE when set, else this release's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

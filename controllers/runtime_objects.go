@@ -28,7 +28,9 @@ const (
 	RuntimeMetricsPort  = 9090
 	runtimeDataDir      = "/var/lib/switchboard"
 	runtimeUID          = 65532
-	defaultRuntimeImage = "ghcr.io/switchboard-chat/switchboard"
+	// RuntimeImageRepository is where released images are published; the operator's
+	// default runtime image is this repository at its own version.
+	RuntimeImageRepository = "ghcr.io/switchboard-chat/switchboard"
 )
 
 // ConfigMapName is the ConfigMap holding a LiveChat's compiled configuration.
@@ -176,7 +178,7 @@ func runtimeImage(lc *chatv1alpha1.LiveChat, opts RuntimeOptions) string {
 	case opts.Image != "":
 		return opts.Image
 	}
-	return defaultRuntimeImage + ":latest"
+	return RuntimeImageRepository + ":latest"
 }
 
 func runtimeDeployment(lc *chatv1alpha1.LiveChat, owner []*metav1ac.OwnerReferenceApplyConfiguration, opts RuntimeOptions) *appsv1ac.DeploymentApplyConfiguration {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the envtest control plane (kube-apiserver and etcd) from their published Go
 # modules, because prebuilt envtest archives cannot be downloaded in every environment.
-# Each binary is built in a throwaway module and cached under bin/k8s/<version>/; a second
-# run finds the cache and builds nothing. Prints the asset directory on stdout.
+# Each binary is built in a throwaway module and cached under bin/k8s/<version>/, with the
+# version of etcd it holds in etcd.version; a second run finds the cache and builds
+# nothing, and another ETCD_VERSION rebuilds etcd alone. Prints the asset directory on
+# stdout.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-1.36.3}"
@@ -56,9 +58,14 @@ GO
   go mod tidy >/dev/null 2>&1 || go mod tidy
   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dest/etcd.tmp" .
   mv "$dest/etcd.tmp" "$dest/etcd"
+  echo "$ETCD_VERSION" >"$dest/etcd.version"
 }
 
-if [ ! -x "$dest/etcd" ]; then
+# A cache from before etcd.version was written holds the default version.
+if [ -x "$dest/etcd" ] && [ ! -f "$dest/etcd.version" ] && [ "$ETCD_VERSION" = 3.6.16 ]; then
+  echo "$ETCD_VERSION" >"$dest/etcd.version"
+fi
+if [ ! -x "$dest/etcd" ] || [ "$(cat "$dest/etcd.version" 2>/dev/null)" != "$ETCD_VERSION" ]; then
   log "building etcd v$ETCD_VERSION (first run only)"
   build_etcd
 fi
