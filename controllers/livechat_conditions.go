@@ -1,7 +1,11 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -92,11 +96,43 @@ func suspendedConditions(generation int64) []metav1.Condition {
 }
 
 // applyFailedConditions report an error applying the rendered objects. The reconcile
-// is retried with backoff; the message says what the API server refused.
+// is retried with backoff. An object the API server refuses as invalid or forbidden
+// will be refused again until someone changes something, so that is Stalled rather
+// than Reconciling: kstatus then reports Failed instead of progress that never ends.
 func applyFailedConditions(generation int64, err error) []metav1.Condition {
+	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
+		msg := "the API server refuses the runtime objects; change the LiveChat (or the permissions) so they are accepted: " +
+			refusal(err)
+		return []metav1.Condition{
+			condition(chatv1alpha1.ConditionStalled, true, chatv1alpha1.ReasonApplyRefused, msg, generation),
+			condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonApplyRefused, msg, generation),
+		}
+	}
 	msg := "applying the runtime objects failed, retrying: " + err.Error()
 	return []metav1.Condition{
 		condition(chatv1alpha1.ConditionReconciling, true, chatv1alpha1.ReasonApplyFailed, msg, generation),
 		condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonApplyFailed, msg, generation),
 	}
+}
+
+// maxRefusalCause bounds each cause of a refusal in a message: the API server quotes
+// whole object specs in some of them.
+const maxRefusalCause = 240
+
+// refusal is what the API server refused, cause by cause, without the specs it quotes.
+func refusal(err error) string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil || len(status.Status().Details.Causes) == 0 {
+		return err.Error()
+	}
+	d := status.Status().Details
+	causes := make([]string, 0, len(d.Causes))
+	for _, c := range d.Causes {
+		msg := c.Message
+		if len(msg) > maxRefusalCause {
+			msg = msg[:maxRefusalCause] + "…"
+		}
+		causes = append(causes, c.Field+": "+msg)
+	}
+	return fmt.Sprintf("%s %q: %s", d.Kind, d.Name, strings.Join(causes, "; "))
 }

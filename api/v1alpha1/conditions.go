@@ -50,6 +50,7 @@ const (
 	ReasonDeploymentAvailable  = "DeploymentAvailable"
 	ReasonDeploymentNotReady   = "DeploymentNotReady"
 	ReasonApplyFailed          = "ApplyFailed"
+	ReasonApplyRefused         = "ApplyRefused"
 	ReasonWebhookRegistered    = "WebhookRegistered"
 	ReasonWebhookFailed        = "WebhookRegistrationFailed"
 	ReasonCredentialsRejected  = "CredentialsRejected"

@@ -155,7 +155,10 @@ type StorageSpec struct {
 	Postgres *PostgresStorage `json:"postgres,omitempty"`
 }
 
-// EmbeddedStorage is SQLite on a PersistentVolumeClaim.
+// EmbeddedStorage is SQLite on a PersistentVolumeClaim. Once the claim exists its
+// class cannot change and it cannot shrink, so neither can these fields.
+// +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="storageClassName cannot change once the volume exists: keep the old value, or move to a new LiveChat (or to postgres) and migrate"
+// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="size cannot shrink: a volume can only grow; keep the old size or set a larger one"
 type EmbeddedStorage struct {
 	// Size of the volume.
 	// +kubebuilder:default="1Gi"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
@@ -59,6 +61,45 @@ func TestUpdates(t *testing.T) {
 			}
 			if got.Spec.WebWidget.Greeting != "Hello again!" || got.Spec.QueueRef.Name != "accounting" || *got.Spec.Active {
 				t.Errorf("update not stored: %+v", got.Spec)
+			}
+		})
+	}
+}
+
+func TestEmbeddedVolumeUpdates(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		mutate    func(*chatv1alpha1.EmbeddedStorage)
+		wantField string // empty: the update must be accepted
+		wantMsg   string
+	}{
+		{"growing the volume is accepted", func(e *chatv1alpha1.EmbeddedStorage) { e.Size = ptr.To(resource.MustParse("20Gi")) }, "", ""},
+		{"shrinking the volume is refused", func(e *chatv1alpha1.EmbeddedStorage) { e.Size = ptr.To(resource.MustParse("500Mi")) },
+			"spec.storage.embedded", "size cannot shrink: a volume can only grow"},
+		{"changing the storage class is refused", func(e *chatv1alpha1.EmbeddedStorage) { e.StorageClassName = ptr.To("slow") },
+			"spec.storage.embedded", "storageClassName cannot change once the volume exists"},
+		{"removing the storage class is refused", func(e *chatv1alpha1.EmbeddedStorage) { e.StorageClassName = nil },
+			"spec.storage.embedded", "storageClassName cannot change once the volume exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := env.Namespace(t)
+			lc := sample[*chatv1alpha1.LiveChat](t, "support")
+			lc.SetNamespace(ns)
+			lc.Spec.Storage.Embedded.Size = ptr.To(resource.MustParse("10Gi"))
+			lc.Spec.Storage.Embedded.StorageClassName = ptr.To("fast")
+			if err := env.Client.Create(ctx, lc); err != nil {
+				t.Fatal(err)
+			}
+			tt.mutate(lc.Spec.Storage.Embedded)
+			err := env.Client.Update(ctx, lc)
+			if tt.wantField != "" {
+				requireInvalid(t, err, tt.wantField, tt.wantMsg)
+				return
+			}
+			if err != nil {
+				t.Fatalf("valid update refused: %v", err)
 			}
 		})
 	}
