@@ -46,6 +46,10 @@ func TestBadInputGetsAClearAnswer(t *testing.T) {
 		{"closing a chat twice", "POST", rt.base + "/api/v1/conversations/" + v.conversation + "/close", sam, nil, nil, 200, ""},
 		{"closed means closed", "POST", rt.base + "/api/v1/conversations/" + v.conversation + "/close", sam, nil, nil, 409, "already closed"},
 		{"operator reply to a closed chat", "POST", opMsgs, sam, map[string]string{"text": "hello?"}, nil, 409, "the chat is closed"},
+		{"unknown endpoint", "POST", rt.base + "/api/v1/nothing-here", alice, nil, nil, 404, "no such endpoint"},
+		{"wrong method", "DELETE", msgs, v.token, nil, nil, 405, "DELETE is not supported here: use GET or POST"},
+		{"widget feed without a conversation", "GET", rt.base + "/api/v1/channels/website/ws?access_token=" + v.token, "", nil, nil, 400,
+			"name the conversation to follow: ?conversation=<id>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
