@@ -20,14 +20,14 @@ import (
 
 // Names, labels and ports of what a LiveChat renders.
 const (
-	FieldOwner          = "switchboard-operator"
-	LabelLiveChat       = "chat.switchboard.dev/livechat"
-	AnnotationRevision  = "chat.switchboard.dev/config-revision"
-	ConfigMapKey        = "config.json"
-	RuntimeHTTPPort     = 8080
-	RuntimeMetricsPort  = 9090
-	runtimeDataDir      = "/var/lib/switchboard"
-	runtimeUID          = 65532
+	FieldOwner         = "switchboard-operator"
+	LabelLiveChat      = "chat.switchboard.dev/livechat"
+	AnnotationRevision = "chat.switchboard.dev/config-revision"
+	ConfigMapKey       = "config.json"
+	RuntimeHTTPPort    = 8080
+	RuntimeMetricsPort = 9090
+	runtimeDataDir     = "/var/lib/switchboard"
+	runtimeUID         = 65532
 	// RuntimeImageRepository is where released images are published; the operator's
 	// default runtime image is this repository at its own version.
 	RuntimeImageRepository = "ghcr.io/switchboard-chat/switchboard"

@@ -323,4 +323,3 @@ func inactiveNotice(conversation string, timeout time.Duration) string {
 // InactiveNotice is what an inactive operator's console says when it connects.
 const InactiveNotice = "You are inactive because a chat assigned to you was not accepted in time: " +
 	"you get no new chats until you set yourself active."
-
