@@ -45,10 +45,19 @@ func TestRuntimeInACluster(t *testing.T) {
 		}
 	}
 	cmKey := client.ObjectKey{Namespace: ns, Name: controllers.ConfigMapName("support")}
+	// The first revisions may predate objects created later; start the runtime once the
+	// LiveChat has taken in all of them, so what it serves first is the whole platform.
 	deadline := time.Now().Add(30 * time.Second)
-	for env.Client.Get(ctx, cmKey, &corev1.ConfigMap{}) != nil {
+	for {
+		var cm corev1.ConfigMap
+		var lc chatv1alpha1.LiveChat
+		if env.Client.Get(ctx, cmKey, &cm) == nil && env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "support"}, &lc) == nil &&
+			lc.Status.ConfigRevision == cm.Annotations[controllers.AnnotationRevision] &&
+			lc.Status.Channels == 3 && lc.Status.Queues == 2 && lc.Status.Operators == 6 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the operator rendered no ConfigMap")
+			t.Fatalf("the operator did not render the whole platform: LiveChat status %+v", lc.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
