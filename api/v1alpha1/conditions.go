@@ -39,6 +39,7 @@ const (
 	ReasonSecretNotFound       = "SecretNotFound"
 	ReasonSecretKeyNotFound    = "SecretKeyNotFound"
 	ReasonInvalidReference     = "InvalidReference"
+	ReasonRefusedBySchema      = "RefusedBySchema"
 	ReasonCompileFailed        = "CompileFailed"
 	ReasonNoOperators          = "NoOperators"
 	ReasonOperatorWithoutToken = "OperatorWithoutToken"

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/switchboard-chat/switchboard/controllers"
+	"github.com/switchboard-chat/switchboard/internal/schemacheck"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
@@ -49,12 +50,33 @@ func Run(opts Options, stdout, stderr io.Writer) int {
 	for _, s := range set.Skipped {
 		fmt.Fprintf(stderr, "note: %s is not a kind switchboard reads; skipped\n", s)
 	}
+	checker, err := schemacheck.New()
+	if err != nil {
+		fmt.Fprintln(stderr, "loading the CRDs:", err)
+		return 2
+	}
+	code := 0
 	sources := map[string]string{}
 	objs := make([]runtime.Object, 0, len(set.Objects))
 	hasSecrets := false
 	for _, o := range set.Objects {
+		gvk := manifests.GVK(o.Object)
+		refused, err := checker.Check(gvk, o.Object)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %s %s: %v\n", o.Source, gvk.Kind, o.GetName(), err)
+			return 2
+		}
+		if len(refused) > 0 {
+			// The API server would refuse it, so the cluster would not have it: compile
+			// without it, as the operator would.
+			for _, e := range refused {
+				fmt.Fprintf(stderr, "%s: %s %s: the API server refuses it: %s\n", o.Source, gvk.Kind, o.GetName(), e.Error())
+			}
+			code = 1
+			continue
+		}
 		objs = append(objs, o.Object)
-		kind := manifests.GVK(o.Object).Kind
+		kind := gvk.Kind
 		sources[kind+"/"+o.GetName()] = o.Source
 		hasSecrets = hasSecrets || kind == "Secret"
 	}
@@ -66,7 +88,6 @@ func Run(opts Options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "no LiveChat found in", opts.Paths)
 		return 1
 	}
-	code := 0
 	var out bytes.Buffer
 	for _, in := range inputs {
 		cfg, problems := config.Compile(in)

@@ -104,6 +104,35 @@ func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
 	}
 }
 
+func TestRenderRefusesWhatTheAPIServerWould(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"livechat.yaml", "chatqueues.yaml", "channels.yaml", "operatorgroups.yaml", "secrets.yaml"} {
+		data, err := os.ReadFile(filepath.Join(samplesDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "chatqueues.yaml" {
+			// An enum the CRD does not allow: the YAML decodes, the API server refuses it.
+			data = bytes.Replace(data, []byte("rule: AllAgents"), []byte("rule: RoundRobin"), 1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := run(t, Options{Paths: []string{dir}})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
+	}
+	wantLine := filepath.Join(dir, "chatqueues.yaml") + `#2: ChatQueue accounting: the API server refuses it: spec.routing.rule: Unsupported value: "RoundRobin"`
+	if !strings.Contains(errOut, wantLine) {
+		t.Errorf("stderr lacks %q:\n%s", wantLine, errOut)
+	}
+	// The refused queue is left out, as it would be missing from the cluster.
+	if strings.Contains(out, `"name": "accounting"`) || !strings.Contains(out, `"name": "first-line"`) {
+		t.Error("the output must leave out the refused queue and keep the rest")
+	}
+}
+
 func TestRenderInputErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")

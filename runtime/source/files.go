@@ -6,12 +6,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 
 	"github.com/fsnotify/fsnotify"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/switchboard-chat/switchboard/internal/schemacheck"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
@@ -25,6 +29,37 @@ type Files struct {
 	// Namespace of objects that name none.
 	Namespace string
 	Log       *slog.Logger
+
+	checkerOnce sync.Once
+	checker     *schemacheck.Checker
+	checkerErr  error
+}
+
+// admitted checks the objects against their CRDs, as the API server would: what it
+// would refuse is left out, with a problem each, so the standalone runtime serves what
+// a cluster would.
+func (f *Files) admitted(set *manifests.Set) ([]runtime.Object, config.Problems, error) {
+	f.checkerOnce.Do(func() { f.checker, f.checkerErr = schemacheck.New() })
+	if f.checkerErr != nil {
+		return nil, nil, f.checkerErr
+	}
+	objs := make([]runtime.Object, 0, len(set.Objects))
+	var refused config.Problems
+	for _, o := range set.Objects {
+		gvk := manifests.GVK(o.Object)
+		errs, err := f.checker.Check(gvk, o.Object)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.Source, err)
+		}
+		for _, e := range errs {
+			refused = append(refused, config.Problem{Kind: gvk.Kind, Name: o.GetName(), Field: e.Field,
+				Reason: chatv1alpha1.ReasonRefusedBySchema, Message: "the API server would refuse this object, so it is left out: " + e.ErrorBody()})
+		}
+		if len(errs) == 0 {
+			objs = append(objs, o.Object)
+		}
+	}
+	return objs, refused, nil
 }
 
 // Load compiles the files once.
@@ -33,9 +68,9 @@ func (f *Files) Load() (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	objs := make([]runtime.Object, 0, len(set.Objects))
-	for _, o := range set.Objects {
-		objs = append(objs, o.Object)
+	objs, refused, err := f.admitted(set)
+	if err != nil {
+		return Snapshot{}, err
 	}
 	ns := f.Namespace
 	if ns == "" {
@@ -74,7 +109,7 @@ func (f *Files) Load() (Snapshot, error) {
 		}
 	}
 	cfg, problems := config.Compile(*in)
-	snap := Snapshot{Config: cfg, Secrets: map[string]map[string][]byte{}, Problems: problems}
+	snap := Snapshot{Config: cfg, Secrets: map[string]map[string][]byte{}, Problems: append(refused, problems...)}
 	for _, s := range cfg.Secrets {
 		if v, ok := values[s.Name]; ok {
 			snap.Secrets[s.Name] = v

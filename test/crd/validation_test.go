@@ -46,7 +46,18 @@ func secretKey(name, key string) chatv1alpha1.SecretKeyReference {
 	return chatv1alpha1.SecretKeyReference{Name: name, Key: key}
 }
 
-func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
+// invalidCase is an object the API server must refuse, with the field and message a
+// user sees.
+type invalidCase struct {
+	name  string
+	obj   func(*testing.T) client.Object
+	field string
+	msg   string
+}
+
+// invalidObjects covers every kind; the API server and `switchboard render`'s offline
+// check must refuse each the same way.
+func invalidObjects() []invalidCase {
 	liveChat := func(mut func(*chatv1alpha1.LiveChat)) func(*testing.T) client.Object {
 		return func(t *testing.T) client.Object {
 			o := sample[*chatv1alpha1.LiveChat](t, "support")
@@ -83,12 +94,7 @@ func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 		}
 	}
 
-	tests := []struct {
-		name  string
-		obj   func(*testing.T) client.Object
-		field string
-		msg   string
-	}{
+	return []invalidCase{
 		// LiveChat
 		{"simultaneous chats below 1", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Defaults.SimultaneousChats = -1 }),
 			"spec.defaults.simultaneousChats", "should be greater than or equal to 1"},
@@ -213,9 +219,11 @@ func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 			o.Spec.Templates = append(o.Spec.Templates, o.Spec.Templates[0])
 		}), "spec.templates[6]", "Duplicate value"},
 	}
+}
 
+func TestInvalidObjectsAreRefusedWithAUsefulMessage(t *testing.T) {
 	ns := env.Namespace(t)
-	for _, tt := range tests {
+	for _, tt := range invalidObjects() {
 		t.Run(tt.name, func(t *testing.T) {
 			obj := tt.obj(t)
 			obj.SetNamespace(ns)
