@@ -23,12 +23,12 @@ func postgresManifests(t *testing.T) string {
 	return dir
 }
 
-// TestTwoReplicasOnPostgres: a visitor on one replica and an operator on the other see
-// each other's messages live, in order.
+// TestTwoReplicasOnPostgres: two runtime processes share one database; a visitor on one
+// and an operator on the other see each other's messages live, in order.
 func TestTwoReplicasOnPostgres(t *testing.T) {
 	dir := postgresManifests(t)
-	a := standalone(t, dir, t.TempDir())
-	b := standalone(t, dir, t.TempDir())
+	_, a := runtimeProcess(t, dir, t.TempDir(), freeAddr(t))
+	_, b := runtimeProcess(t, dir, t.TempDir(), freeAddr(t))
 
 	opOnB := console(t, b, alice)
 	opOnB.waitEvent(t, "snapshot", func(ev map[string]any) bool { return ev["type"] == "snapshot" })
