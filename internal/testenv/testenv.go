@@ -127,3 +127,13 @@ func sanitize(s string) string {
 	}
 	return out
 }
+
+// KubeConfig returns a kubeconfig for a cluster administrator of this control plane,
+// for programs started as separate processes.
+func (e *Env) KubeConfig() ([]byte, error) {
+	user, err := e.env.AddUser(envtest.User{Name: "switchboard-e2e-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return user.KubeConfig()
+}
