@@ -78,7 +78,9 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 						return
 					default:
 					}
-					var list struct{ Conversations []struct{ ID, Operator string } }
+					var list struct {
+						Conversations []struct{ ID, Operator string }
+					}
 					if _, err := do("GET", rt.base+"/api/v1/conversations?state=Assigned", token, nil, &list); err != nil {
 						fail(err)
 						return
@@ -126,7 +128,9 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 
 	type state struct{ active, assigned, queued int }
 	count := func() (state, map[string]int) {
-		var list struct{ Conversations []struct{ State, Operator string } }
+		var list struct {
+			Conversations []struct{ State, Operator string }
+		}
 		call(t, "GET", a.base+"/api/v1/conversations?state=Queued,Assigned,Active", sam, nil, &list)
 		var s state
 		held := map[string]int{}
