@@ -50,33 +50,31 @@ func Run(opts Options, stdout, stderr io.Writer) int {
 	for _, s := range set.Skipped {
 		fmt.Fprintf(stderr, "note: %s is not a kind switchboard reads; skipped\n", s)
 	}
-	checker, err := schemacheck.New()
+	checker, err := schemacheck.Default()
 	if err != nil {
 		fmt.Fprintln(stderr, "loading the CRDs:", err)
 		return 2
 	}
+	// What the API server would refuse the cluster would not have: compile without it,
+	// as the operator would.
+	admitted, refused, err := checker.Admit(set)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	code := 0
+	for _, r := range refused {
+		for _, e := range r.Errors {
+			fmt.Fprintf(stderr, "%s: %s %s: the API server refuses it: %s\n", r.Source, r.Kind, r.GetName(), e.Error())
+		}
+		code = 1
+	}
 	sources := map[string]string{}
-	objs := make([]runtime.Object, 0, len(set.Objects))
+	objs := make([]runtime.Object, 0, len(admitted))
 	hasSecrets := false
-	for _, o := range set.Objects {
-		gvk := manifests.GVK(o.Object)
-		refused, err := checker.Check(gvk, o.Object)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %s %s: %v\n", o.Source, gvk.Kind, o.GetName(), err)
-			return 2
-		}
-		if len(refused) > 0 {
-			// The API server would refuse it, so the cluster would not have it: compile
-			// without it, as the operator would.
-			for _, e := range refused {
-				fmt.Fprintf(stderr, "%s: %s %s: the API server refuses it: %s\n", o.Source, gvk.Kind, o.GetName(), e.Error())
-			}
-			code = 1
-			continue
-		}
+	for _, o := range admitted {
 		objs = append(objs, o.Object)
-		kind := gvk.Kind
+		kind := manifests.GVK(o.Object).Kind
 		sources[kind+"/"+o.GetName()] = o.Source
 		hasSecrets = hasSecrets || kind == "Secret"
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/switchboard-chat/switchboard/config/crd"
+	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
 
 // kindSchema is what checking one kind needs.
@@ -107,4 +109,42 @@ func (c *Checker) Check(gvk schema.GroupVersionKind, obj runtime.Object) (field.
 	}
 	celErrs, _ := ks.cel.Validate(context.Background(), nil, ks.structural, content, nil, celconfig.RuntimeCELCostBudget)
 	return celErrs, nil
+}
+
+var (
+	defaultOnce    sync.Once
+	defaultChecker *Checker
+	defaultErr     error
+)
+
+// Default is the checker of the CRDs built into the binary, built once: compiling the
+// schemas and CEL programs is the costly part.
+func Default() (*Checker, error) {
+	defaultOnce.Do(func() { defaultChecker, defaultErr = New() })
+	return defaultChecker, defaultErr
+}
+
+// Refusal is one object the API server would refuse, with why, field by field.
+type Refusal struct {
+	manifests.Object
+	Kind   string
+	Errors field.ErrorList
+}
+
+// Admit splits a set into the objects the API server would accept and those it would
+// refuse, in order, so callers compile what a cluster would hold.
+func (c *Checker) Admit(set *manifests.Set) (admitted []manifests.Object, refused []Refusal, err error) {
+	for _, o := range set.Objects {
+		gvk := manifests.GVK(o.Object)
+		errs, err := c.Check(gvk, o.Object)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %s %s: %w", o.Source, gvk.Kind, o.GetName(), err)
+		}
+		if len(errs) > 0 {
+			refused = append(refused, Refusal{Object: o, Kind: gvk.Kind, Errors: errs})
+			continue
+		}
+		admitted = append(admitted, o)
+	}
+	return admitted, refused, nil
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
@@ -29,37 +28,32 @@ type Files struct {
 	// Namespace of objects that name none.
 	Namespace string
 	Log       *slog.Logger
-
-	checkerOnce sync.Once
-	checker     *schemacheck.Checker
-	checkerErr  error
 }
 
 // admitted checks the objects against their CRDs, as the API server would: what it
 // would refuse is left out, with a problem each, so the standalone runtime serves what
 // a cluster would.
-func (f *Files) admitted(set *manifests.Set) ([]runtime.Object, config.Problems, error) {
-	f.checkerOnce.Do(func() { f.checker, f.checkerErr = schemacheck.New() })
-	if f.checkerErr != nil {
-		return nil, nil, f.checkerErr
+func admitted(set *manifests.Set) ([]runtime.Object, config.Problems, error) {
+	checker, err := schemacheck.Default()
+	if err != nil {
+		return nil, nil, err
 	}
-	objs := make([]runtime.Object, 0, len(set.Objects))
-	var refused config.Problems
-	for _, o := range set.Objects {
-		gvk := manifests.GVK(o.Object)
-		errs, err := f.checker.Check(gvk, o.Object)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", o.Source, err)
-		}
-		for _, e := range errs {
-			refused = append(refused, config.Problem{Kind: gvk.Kind, Name: o.GetName(), Field: e.Field,
+	ok, refused, err := checker.Admit(set)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := make([]runtime.Object, 0, len(ok))
+	for _, o := range ok {
+		objs = append(objs, o.Object)
+	}
+	var problems config.Problems
+	for _, r := range refused {
+		for _, e := range r.Errors {
+			problems = append(problems, config.Problem{Kind: r.Kind, Name: r.GetName(), Field: e.Field,
 				Reason: chatv1alpha1.ReasonRefusedBySchema, Message: "the API server would refuse this object, so it is left out: " + e.ErrorBody()})
 		}
-		if len(errs) == 0 {
-			objs = append(objs, o.Object)
-		}
 	}
-	return objs, refused, nil
+	return objs, problems, nil
 }
 
 // Load compiles the files once.
@@ -68,7 +62,7 @@ func (f *Files) Load() (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	objs, refused, err := f.admitted(set)
+	objs, refused, err := admitted(set)
 	if err != nil {
 		return Snapshot{}, err
 	}
