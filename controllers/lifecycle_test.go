@@ -203,10 +203,13 @@ func TestUnusedGroupSaysItsMembersAreInNoQueue(t *testing.T) {
 	objs := samples(t, ns)
 	create(t, objs...)
 	allReady(t, objs, settle)
+	condition := func(name, typ string) *metav1.Condition {
+		g := get(t, ns, name, &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
+		return meta.FindStatusCondition(g.Status.Conditions, typ)
+	}
 	inUse := func(name string) func() (bool, string) {
 		return func() (bool, string) {
-			g := get(t, ns, name, &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
-			c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse)
+			c := condition(name, chatv1alpha1.ConditionInUse)
 			if c == nil {
 				return false, name + " has no InUse condition"
 			}
@@ -220,9 +223,7 @@ func TestUnusedGroupSaysItsMembersAreInNoQueue(t *testing.T) {
 	create(t, &chatv1alpha1.OperatorGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "auditors"},
 		Spec: chatv1alpha1.OperatorGroupSpec{Members: []chatv1alpha1.Member{{Name: "ivan"}}}})
 	eventually(t, settle, func() (bool, string) {
-		g := get(t, ns, "auditors", &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
-		c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse)
-		ready := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionReady)
+		c, ready := condition("auditors", chatv1alpha1.ConditionInUse), condition("auditors", chatv1alpha1.ConditionReady)
 		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == chatv1alpha1.ReasonNotInAnyQueue &&
 				strings.Contains(c.Message, "its member ivan is in no queue") && ready != nil && ready.Status == metav1.ConditionTrue,
 			fmt.Sprintf("auditors: InUse %+v, Ready %+v", c, ready)
@@ -232,8 +233,7 @@ func TestUnusedGroupSaysItsMembersAreInNoQueue(t *testing.T) {
 		q.Spec.OperatorGroups = append(q.Spec.OperatorGroups, "auditors")
 	})
 	eventually(t, settle, inUse("auditors"))
-	g := get(t, ns, "auditors", &chatv1alpha1.OperatorGroup{}).(*chatv1alpha1.OperatorGroup)
-	if c := meta.FindStatusCondition(g.Status.Conditions, chatv1alpha1.ConditionInUse); c.Message != "used by ChatQueue accounting" {
+	if c := condition("auditors", chatv1alpha1.ConditionInUse); c.Message != "used by ChatQueue accounting" {
 		t.Errorf("InUse message %q", c.Message)
 	}
 }

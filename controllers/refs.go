@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	k8sworkqueue "k8s.io/client-go/util/workqueue"
@@ -157,24 +159,13 @@ func referrers(ctx context.Context, c client.Reader, list client.ObjectList, obj
 	if err != nil {
 		return nil, err
 	}
-	var out []client.Object
-	switch l := list.(type) {
-	case *chatv1alpha1.LiveChatList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *chatv1alpha1.ChatQueueList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *chatv1alpha1.ChannelList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *chatv1alpha1.NotificationPolicyList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.(client.Object))
 	}
 	return out, nil
 }

@@ -38,6 +38,9 @@ type Server struct {
 
 	limitsMu sync.Mutex
 	limits   map[string]*rate.Limiter
+	// sweepAt is the count of limiters at which idle ones are next forgotten; it grows
+	// with the busy ones left, so many active senders do not cost a sweep each.
+	sweepAt int
 	// MessageRate and MessageBurst limit each contact's messages.
 	MessageRate  rate.Limit
 	MessageBurst int
@@ -278,8 +281,9 @@ func (s *Server) allow(key string) bool {
 	s.limitsMu.Lock()
 	l := s.limits[key]
 	if l == nil {
-		if len(s.limits) >= maxLimiters {
+		if len(s.limits) >= max(s.sweepAt, maxLimiters) {
 			s.forgetIdleLimiters()
+			s.sweepAt = 2 * len(s.limits)
 		}
 		l = rate.NewLimiter(s.MessageRate, s.MessageBurst)
 		s.limits[key] = l

@@ -126,12 +126,8 @@ func (e *Engine) candidates(ctx context.Context, v *view, q *config.Queue) ([]ro
 	out := make([]routing.Candidate, 0, len(q.Operators))
 	for _, name := range q.Operators {
 		o, known := byName[name]
-		limit := int(v.cfg.LiveChat.SimultaneousChats)
-		if p := v.people[name]; p != nil {
-			limit = int(p.MaxChats)
-		}
 		out = append(out, routing.Candidate{Name: name, Online: known && o.Presence == store.PresenceOnline,
-			Active: !known || o.Active, Load: loads[name], Limit: limit, LastAssigned: o.LastAssignedAt})
+			Active: !known || o.Active, Load: loads[name], Limit: v.limitOf(name), LastAssigned: o.LastAssignedAt})
 	}
 	return out, nil
 }
@@ -209,12 +205,8 @@ func (e *Engine) assignAll(ctx context.Context, v *view, q *config.Queue, waitin
 func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.Conversation, operator string) error {
 	now := e.now()
 	deadline := now.Add(q.AcceptTimeout.Duration)
-	limit := int(v.cfg.LiveChat.SimultaneousChats)
-	if p := v.people[operator]; p != nil {
-		limit = int(p.MaxChats)
-	}
 	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
-		Claim: &store.Claim{Operator: operator, Limit: limit, Routed: true},
+		Claim: &store.Claim{Operator: operator, Limit: v.limitOf(operator), Routed: true},
 		Change: func(c *store.Conversation) {
 			c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, operator, operator, &now, &deadline, nil
 		},

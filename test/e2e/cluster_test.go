@@ -34,16 +34,7 @@ func TestRuntimeInACluster(t *testing.T) {
 	defer op.Stop()
 	ctx := context.Background()
 	ns := env.Namespace(t)
-	set, err := manifests.ReadPaths(manifestsDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range set.Objects {
-		o.SetNamespace(ns)
-		if err := env.Client.Create(ctx, o.Object); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createSamples(t, env, ns)
 	cmKey := client.ObjectKey{Namespace: ns, Name: controllers.ConfigMapName("support")}
 	// The first revisions may predate objects created later; start the runtime once the
 	// LiveChat has taken in all of them, so what it serves first is the whole platform.
@@ -132,5 +123,20 @@ func TestRuntimeInACluster(t *testing.T) {
 	}
 	if code := call(t, "GET", rt.base+"/api/v1/me", alice, nil, nil); code != 401 {
 		t.Errorf("the old token still works after rotation: %d", code)
+	}
+}
+
+// createSamples creates the sample platform in namespace ns of env.
+func createSamples(t *testing.T, env *testenv.Env, ns string) {
+	t.Helper()
+	set, err := manifests.ReadPaths(manifestsDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range set.Objects {
+		o.SetNamespace(ns)
+		if err := env.Client.Create(context.Background(), o.Object); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -161,6 +161,16 @@ func standalone(t testing.TB, dir, dataDir string, limits ...api.Limits) *runtim
 // call makes a request and decodes the JSON answer into out (when not nil).
 func call(t testing.TB, method, u, token string, body any, out any, headers ...string) int {
 	t.Helper()
+	code, err := request(method, u, token, body, out, headers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// request is call for any goroutine: it reports what went wrong instead of failing the
+// test.
+func request(method, u, token string, body any, out any, headers ...string) (int, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -172,7 +182,7 @@ func call(t testing.TB, method, u, token string, body any, out any, headers ...s
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -183,16 +193,16 @@ func call(t testing.TB, method, u, token string, body any, out any, headers ...s
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, u, res.StatusCode, data, err)
+			return res.StatusCode, fmt.Errorf("%s %s: %d %s: %w", method, u, res.StatusCode, data, err)
 		}
 	}
-	return res.StatusCode
+	return res.StatusCode, nil
 }
 
 // visitor is a widget visitor.

@@ -18,7 +18,6 @@ import (
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/internal/testenv"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
 
 // TestManagerCommand runs `switchboard manager` as installed: its own process, flags,
@@ -82,16 +81,7 @@ func TestManagerCommand(t *testing.T) {
 		t.Errorf("healthz: %d", code)
 	}
 
-	set, err := manifests.ReadPaths(manifestsDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range set.Objects {
-		o.SetNamespace(ns)
-		if err := env.Client.Create(ctx, o.Object); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createSamples(t, env, ns)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var lc chatv1alpha1.LiveChat
 		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "support"}, &lc); err == nil &&

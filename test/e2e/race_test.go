@@ -1,42 +1,12 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 )
-
-// do sends a request from any goroutine (no t.Fatal) and decodes a JSON answer.
-func do(method, u, token string, body, out any) (int, error) {
-	var buf bytes.Buffer
-	if body != nil {
-		if err := json.NewEncoder(&buf).Encode(body); err != nil {
-			return 0, err
-		}
-	}
-	req, err := http.NewRequest(method, u, &buf)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", origin)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	if out != nil && res.StatusCode < 300 {
-		err = json.NewDecoder(res.Body).Decode(out)
-	}
-	return res.StatusCode, err
-}
 
 // TestTwoProcessesRaceForClaimsOnPostgres: two runtime processes share one database.
 // 200 chats arrive through both at once; both route the same queue, so their claims
@@ -81,7 +51,7 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 					var list struct {
 						Conversations []struct{ ID, Operator string }
 					}
-					if _, err := do("GET", rt.base+"/api/v1/conversations?state=Assigned", token, nil, &list); err != nil {
+					if _, err := request("GET", rt.base+"/api/v1/conversations?state=Assigned", token, nil, &list); err != nil {
 						fail(err)
 						return
 					}
@@ -89,7 +59,7 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 						if c.Operator != name {
 							continue
 						}
-						code, err := do("POST", rt.base+"/api/v1/conversations/"+c.ID+"/accept", token, nil, nil)
+						code, err := request("POST", rt.base+"/api/v1/conversations/"+c.ID+"/accept", token, nil, nil)
 						switch {
 						case err != nil:
 							fail(err)
@@ -116,8 +86,8 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 			for i := range chats / 20 {
 				rt := replicas[(w+i)%2]
 				var out visitorOpen
-				code, err := do("POST", rt.base+"/api/v1/channels/website/conversations", "",
-					map[string]string{"name": fmt.Sprintf("v%d-%d", w, i), "text": "hello"}, &out)
+				code, err := request("POST", rt.base+"/api/v1/channels/website/conversations", "",
+					map[string]string{"name": fmt.Sprintf("v%d-%d", w, i), "text": "hello"}, &out, "Origin", origin)
 				if err != nil || code != http.StatusCreated {
 					fail(fmt.Errorf("opening a chat: %d %v", code, err))
 				}
