@@ -77,20 +77,28 @@ func TestRenderConfigMatchesCompilerGolden(t *testing.T) {
 	}
 }
 
-func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
+// samplesWith copies the sample platform (without its notification policy) to a new
+// directory, with old replaced by new once in file.
+func samplesWith(t *testing.T, file, old, new string) string {
+	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"livechat.yaml", "chatqueues.yaml", "channels.yaml", "operatorgroups.yaml", "secrets.yaml"} {
 		data, err := os.ReadFile(filepath.Join(samplesDir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f == "channels.yaml" {
-			data = bytes.Replace(data, []byte("name: first-line\n  displayName: Website"), []byte("name: second-line\n  displayName: Website"), 1)
+		if f == file {
+			data = bytes.Replace(data, []byte(old), []byte(new), 1)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return dir
+}
+
+func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
+	dir := samplesWith(t, "channels.yaml", "name: first-line\n  displayName: Website", "name: second-line\n  displayName: Website")
 	code, out, errOut := run(t, Options{Paths: []string{dir}})
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
@@ -105,20 +113,8 @@ func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
 }
 
 func TestRenderRefusesWhatTheAPIServerWould(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"livechat.yaml", "chatqueues.yaml", "channels.yaml", "operatorgroups.yaml", "secrets.yaml"} {
-		data, err := os.ReadFile(filepath.Join(samplesDir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f == "chatqueues.yaml" {
-			// An enum the CRD does not allow: the YAML decodes, the API server refuses it.
-			data = bytes.Replace(data, []byte("rule: AllAgents"), []byte("rule: RoundRobin"), 1)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// An enum the CRD does not allow: the YAML decodes, the API server refuses it.
+	dir := samplesWith(t, "chatqueues.yaml", "rule: AllAgents", "rule: RoundRobin")
 	code, out, errOut := run(t, Options{Paths: []string{dir}})
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
