@@ -95,7 +95,7 @@ func TestReconfiguration(t *testing.T) {
 		eventually(t, settle, func() (bool, string) {
 			cfg := compiledConfig(t, ns)
 			for _, q := range cfg.Queues {
-				if q.Name == "first-line" && q.Rule == chatv1alpha1.RoutingAllAgents {
+				if q.Name == "first-line" && q.Rule == config.RoutingAllAgents {
 					return cfg.Revision() != before, "revision unchanged"
 				}
 			}

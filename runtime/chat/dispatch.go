@@ -153,7 +153,7 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 		if err != nil {
 			return err
 		}
-		if q.Rule == chatv1alpha1.RoutingAllAgents {
+		if q.Rule == config.RoutingAllAgents {
 			err = e.offerAll(ctx, waiting, cands)
 		} else {
 			left, err = e.assignAll(ctx, v, q, waiting, cands)

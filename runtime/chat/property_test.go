@@ -68,7 +68,7 @@ func checkInvariants(t *testing.T, h *harness, cfg *config.Config, step int, fir
 			cands = append(cands, routing.Candidate{Name: name, Online: known && o.Presence == store.PresenceOnline,
 				Active: !known || o.Active, Load: loads[name], Limit: limit[name], LastAssigned: o.LastAssignedAt})
 		}
-		if q.Rule == chatv1alpha1.RoutingAllAgents {
+		if q.Rule == config.RoutingAllAgents {
 			offer := routing.OfferAll(cands)
 			for _, c := range waiting {
 				if !slices.Equal(c.Offered, offer) {

@@ -115,7 +115,7 @@ func Compile(in Input) (*Config, Problems) {
 	return c.cfg, c.problems
 }
 
-func (c *compiler) useSecret(ref *chatv1alpha1.SecretKeyReference) {
+func (c *compiler) useSecret(ref *SecretKeyReference) {
 	if ref == nil {
 		return
 	}
@@ -148,7 +148,7 @@ func (c *compiler) compileLiveChat() {
 		out.SimultaneousChats = DefaultSimultaneousChats
 	}
 	if s.Storage != nil && s.Storage.Postgres != nil {
-		ref := s.Storage.Postgres.URISecretRef
+		ref := secretKeyRef(s.Storage.Postgres.URISecretRef)
 		out.Storage = Storage{Driver: StoragePostgres, PostgresURI: &ref}
 		c.useSecret(&ref)
 	}
@@ -157,9 +157,7 @@ func (c *compiler) compileLiveChat() {
 		c.secrets[out.AgentAuth.TokensSecret] = map[string]bool{}
 	}
 	if s.AgentAuth.OIDC != nil {
-		oidc := *s.AgentAuth.OIDC
-		oidc.UsernameClaim = orString(oidc.UsernameClaim, "preferred_username")
-		out.AgentAuth.OIDC = &oidc
+		out.AgentAuth.OIDC = oidc(*s.AgentAuth.OIDC)
 	}
 	for _, g := range out.SupervisorGroups {
 		if c.lk.Group(g) != nil {
@@ -175,7 +173,7 @@ func (c *compiler) compileQueue(q *chatv1alpha1.ChatQueue) {
 	out := Queue{
 		Name:              q.Name,
 		DisplayName:       s.DisplayName,
-		Rule:              orString(s.Routing.Rule, chatv1alpha1.RoutingAvailableAgent),
+		Rule:              orString(RoutingRule(s.Routing.Rule), RoutingAvailableAgent),
 		AcceptTimeout:     orDuration(s.Routing.AcceptTimeout, c.cfg.LiveChat.AcceptTimeout.Duration),
 		CompletionTimeout: orDuration(s.CompletionTimeout, 0),
 		OperatorGroups:    sortedNames(s.OperatorGroups),
@@ -198,8 +196,9 @@ func (c *compiler) compileQueue(q *chatv1alpha1.ChatQueue) {
 		}
 	}
 	for _, a := range s.Actions {
-		out.Actions = append(out.Actions, Action{Name: a.Name, Caption: a.Caption, Webhook: webhook(a.Webhook)})
-		c.useSecret(a.Webhook.SecretRef)
+		action := Action{Name: a.Name, Caption: a.Caption, Webhook: webhook(a.Webhook)}
+		out.Actions = append(out.Actions, action)
+		c.useSecret(action.Webhook.SecretRef)
 	}
 	out.Operators = sortedUnique(out.Operators)
 	sort.Strings(out.TransferTargets)
@@ -212,36 +211,30 @@ func (c *compiler) compileChannel(ch *chatv1alpha1.Channel) {
 	if len(problems) > 0 {
 		return // a channel that cannot work is left out, not half-configured
 	}
-	s := ch.Spec.DeepCopy()
-	out := Channel{Name: ch.Name, DisplayName: s.DisplayName, Type: s.Type, Queue: s.QueueRef.Name, Active: orTrue(s.Active)}
+	s := &ch.Spec
+	out := Channel{Name: ch.Name, DisplayName: s.DisplayName, Type: ChannelType(s.Type), Queue: s.QueueRef.Name, Active: orTrue(s.Active)}
 	if needsPublicURL(s.Type) {
 		out.WebhookPath = "/webhooks/" + ch.Name
 	}
 	switch {
 	case s.Telegram != nil:
-		s.Telegram.APIBaseURL = orString(s.Telegram.APIBaseURL, DefaultTelegramBaseURL)
-		out.Telegram = s.Telegram
-		c.useSecret(&s.Telegram.BotTokenSecretRef)
+		out.Telegram = telegram(*s.Telegram)
+		c.useSecret(&out.Telegram.BotTokenSecretRef)
 	case s.FacebookMessenger != nil:
-		f := s.FacebookMessenger
-		f.APIBaseURL = orString(f.APIBaseURL, DefaultGraphAPIBaseURL)
-		f.GraphAPIVersion = orString(f.GraphAPIVersion, DefaultGraphAPIVersion)
+		f := facebookMessenger(*s.FacebookMessenger)
 		out.FacebookMessenger = f
 		c.useSecret(&f.PageAccessTokenSecretRef)
 		c.useSecret(&f.AppSecretSecretRef)
 		c.useSecret(&f.VerifyTokenSecretRef)
 	case s.WhatsApp != nil:
-		w := s.WhatsApp
-		w.APIBaseURL = orString(w.APIBaseURL, DefaultGraphAPIBaseURL)
-		w.GraphAPIVersion = orString(w.GraphAPIVersion, DefaultGraphAPIVersion)
+		w := whatsApp(*s.WhatsApp)
 		out.WhatsApp = w
 		c.useSecret(&w.AccessTokenSecretRef)
 		c.useSecret(&w.AppSecretSecretRef)
 		c.useSecret(&w.VerifyTokenSecretRef)
 	case s.SMS != nil:
-		s.SMS.APIBaseURL = orString(s.SMS.APIBaseURL, DefaultTwilioBaseURL)
-		out.SMS = s.SMS
-		c.useSecret(&s.SMS.AuthTokenSecretRef)
+		out.SMS = sms(*s.SMS)
+		c.useSecret(&out.SMS.AuthTokenSecretRef)
 	case s.WebWidget != nil:
 		w := s.WebWidget
 		out.WebWidget = &WebWidget{
@@ -274,7 +267,7 @@ func (c *compiler) compileChannel(ch *chatv1alpha1.Channel) {
 			lower[i] = strings.ToLower(k)
 		}
 		out.Bot = &Bot{Webhook: webhook(b.Webhook), HandoverKeywords: sortedUnique(lower)}
-		c.useSecret(b.Webhook.SecretRef)
+		c.useSecret(out.Bot.Webhook.SecretRef)
 	}
 	c.cfg.Channels = append(c.cfg.Channels, out)
 }
@@ -293,13 +286,13 @@ func (c *compiler) compilePolicy(p *chatv1alpha1.NotificationPolicy) {
 			}
 		}
 	}
-	out := Policy{Name: p.Name, Suspend: s.Suspend, Rules: []Rule{}, Providers: []chatv1alpha1.NotificationProvider{}, Templates: []Template{}}
+	out := Policy{Name: p.Name, Suspend: s.Suspend, Rules: []Rule{}, Providers: []NotificationProvider{}, Templates: []Template{}}
 	providers := map[string]bool{}
-	for _, pr := range s.Providers {
-		if broken[pr.Name] {
+	for _, in := range s.Providers {
+		if broken[in.Name] {
 			continue
 		}
-		pr = defaultProvider(pr)
+		pr := provider(in)
 		providers[pr.Name] = true
 		out.Providers = append(out.Providers, pr)
 		switch {
@@ -322,9 +315,10 @@ func (c *compiler) compilePolicy(p *chatv1alpha1.NotificationPolicy) {
 		out.Templates = append(out.Templates, Template{Name: t.Name, Subject: t.Subject, Text: t.Text, HTML: t.HTML,
 			Fields: TemplateFields(t.Subject, t.Text, t.HTML)})
 	}
-	sends := func(in []chatv1alpha1.SendSpec) []chatv1alpha1.SendSpec {
-		out := []chatv1alpha1.SendSpec{}
-		for _, sd := range in {
+	// Sends through a left-out provider or to a missing template are left out too.
+	usable := func(in []chatv1alpha1.SendSpec) []SendSpec {
+		out := []SendSpec{}
+		for _, sd := range sends(in) {
 			if providers[sd.Provider] && (sd.Template == "" || templates[sd.Template]) {
 				out = append(out, sd)
 			}
@@ -334,8 +328,8 @@ func (c *compiler) compilePolicy(p *chatv1alpha1.NotificationPolicy) {
 	for _, r := range s.Rules {
 		rule := Rule{
 			Name:       r.Name,
-			Events:     slices.Sorted(slices.Values(r.Events)),
-			Recipients: defaultRecipients(r.Recipients),
+			Events:     converted[EventType](slices.Sorted(slices.Values(r.Events))),
+			Recipients: recipients(r.Recipients),
 			When: When{
 				RecipientOffline:      r.When.RecipientOffline,
 				OncePerOfflineSession: r.When.OncePerOfflineSession,
@@ -343,7 +337,7 @@ func (c *compiler) compilePolicy(p *chatv1alpha1.NotificationPolicy) {
 				Queues:                sortedNames(r.When.Queues),
 				Channels:              sortedNames(r.When.Channels),
 			},
-			Send: sends(r.Send),
+			Send: usable(r.Send),
 		}
 		for _, g := range rule.Recipients.Groups {
 			if c.lk.Group(g) != nil {
@@ -353,18 +347,18 @@ func (c *compiler) compilePolicy(p *chatv1alpha1.NotificationPolicy) {
 		out.Rules = append(out.Rules, rule)
 	}
 	if s.Batching != nil {
-		out.BatchWindow = s.Batching.Window
+		out.BatchWindow = duration(s.Batching.Window)
 	}
 	out.Retry = Retry{
 		Attempts: DefaultRetryAttempts,
 		Delay:    orDuration(s.Retry.Delay, DefaultRetryDelay),
-		Backoff:  orString(s.Retry.Backoff, chatv1alpha1.BackoffExponential),
+		Backoff:  orString(BackoffKind(s.Retry.Backoff), BackoffExponential),
 	}
 	if s.Retry.Attempts != nil {
 		out.Retry.Attempts = *s.Retry.Attempts
 	}
 	if oe := s.OnError; oe != nil {
-		out.OnError = &OnError{Recipients: defaultRecipients(oe.Recipients), Send: sends(oe.Send)}
+		out.OnError = &OnError{Recipients: recipients(oe.Recipients), Send: usable(oe.Send)}
 		for _, g := range out.OnError.Recipients.Groups {
 			if c.lk.Group(g) != nil {
 				c.groups[g] = true

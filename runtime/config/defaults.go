@@ -1,12 +1,6 @@
 package config
 
-import (
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
-)
+import "time"
 
 // The defaults of the CRDs' OpenAPI markers, applied again here because Compile also
 // reads objects that never passed through an API server (render, standalone). A test
@@ -29,13 +23,6 @@ const (
 // DefaultHandoverKeywords hand a bot's chat to the queue.
 var DefaultHandoverKeywords = []string{"agent", "human", "operator"}
 
-func orDuration(d *metav1.Duration, def time.Duration) metav1.Duration {
-	if d == nil {
-		return metav1.Duration{Duration: def}
-	}
-	return *d
-}
-
 func orTrue(b *bool) bool { return b == nil || *b }
 
 func orString[T ~string](s, def T) T {
@@ -43,40 +30,4 @@ func orString[T ~string](s, def T) T {
 		return def
 	}
 	return s
-}
-
-func webhook(w chatv1alpha1.WebhookEndpoint) Webhook {
-	return Webhook{URL: w.URL, SecretRef: w.SecretRef, Timeout: orDuration(w.Timeout, DefaultWebhookTimeout)}
-}
-
-// defaultProvider returns a copy of p with every unset default filled in.
-func defaultProvider(p chatv1alpha1.NotificationProvider) chatv1alpha1.NotificationProvider {
-	p = *p.DeepCopy()
-	switch {
-	case p.SMTP != nil:
-		if p.SMTP.Port == 0 {
-			p.SMTP.Port = DefaultSMTPPort
-		}
-		p.SMTP.TLS = orString(p.SMTP.TLS, "StartTLS")
-	case p.Twilio != nil:
-		p.Twilio.APIBaseURL = orString(p.Twilio.APIBaseURL, DefaultTwilioBaseURL)
-	case p.OneSignal != nil:
-		p.OneSignal.APIBaseURL = orString(p.OneSignal.APIBaseURL, DefaultOneSignalBaseURL)
-	case p.Webhook != nil:
-		t := orDuration(p.Webhook.Timeout, DefaultWebhookTimeout)
-		p.Webhook.Timeout = &t
-		p.Webhook.Format = orString(p.Webhook.Format, "JSON")
-	case p.Messenger != nil:
-		p.Messenger.Channels = sortedSame(p.Messenger.Channels)
-	}
-	return p
-}
-
-func defaultRecipients(r chatv1alpha1.Recipients) Recipients {
-	return Recipients{
-		Kinds:     append([]chatv1alpha1.RecipientKind{}, r.Kinds...),
-		Groups:    sortedNames(r.Groups),
-		Operators: sortedNames(r.Operators),
-		Strategy:  orString(r.Strategy, chatv1alpha1.RecipientsAll),
-	}
 }

@@ -29,7 +29,7 @@ func (c *compiler) compilePeople() {
 			p := people[name]
 			if p == nil {
 				p = &Person{Name: name, Skills: []string{}, Groups: []string{}, NotificationsEnabled: true,
-					OptOuts: []chatv1alpha1.NotificationOptOut{}}
+					OptOuts: []NotificationOptOut{}}
 				people[name] = p
 			}
 			p.Groups = append(p.Groups, g.Name)
@@ -45,9 +45,7 @@ func (c *compiler) compilePeople() {
 			if n := m.Notifications; n != nil {
 				p.NotificationsEnabled = p.NotificationsEnabled && orTrue(n.Enabled)
 				for _, o := range n.OptOuts {
-					o.Events = sortedSame(o.Events)
-					o.Via = sortedSame(o.Via)
-					p.OptOuts = append(p.OptOuts, o)
+					p.OptOuts = append(p.OptOuts, optOut(o))
 				}
 			}
 		}

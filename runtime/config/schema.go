@@ -5,14 +5,14 @@
 // their values.
 package config
 
-import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
-)
-
 // SchemaVersion names the layout of Config. A runtime refuses a configuration whose
-// schemaVersion it does not know, rather than misreading it.
+// schemaVersion it does not know, rather than misreading it. The layout is defined by
+// the types of this package alone, never by CRD types, so a change to a CRD cannot
+// change it unseen; config.schema.json is generated from these types.
+//
+// Within a version, changes are additive only: a new optional field or enum value.
+// Renaming, removing or retyping a field needs a new version, with Parse still
+// reading the previous one (testdata/compat holds a configuration of each).
 const SchemaVersion = "runtime.switchboard.dev/v1"
 
 // Config is the compiled configuration of one LiveChat. Every list is sorted by name.
@@ -32,13 +32,13 @@ type Config struct {
 
 // LiveChat is the platform-wide part of the configuration.
 type LiveChat struct {
-	Namespace         string          `json:"namespace"`
-	Name              string          `json:"name"`
-	DisplayName       string          `json:"displayName,omitempty"`
-	PublicURL         string          `json:"publicURL,omitempty"`
-	SimultaneousChats int32           `json:"simultaneousChats"`
-	AcceptTimeout     metav1.Duration `json:"acceptTimeout"`
-	SupervisorGroups  []string        `json:"supervisorGroups"`
+	Namespace         string   `json:"namespace"`
+	Name              string   `json:"name"`
+	DisplayName       string   `json:"displayName,omitempty"`
+	PublicURL         string   `json:"publicURL,omitempty"`
+	SimultaneousChats int32    `json:"simultaneousChats"`
+	AcceptTimeout     Duration `json:"acceptTimeout"`
+	SupervisorGroups  []string `json:"supervisorGroups"`
 	// Supervisors are the members of the supervisor groups.
 	Supervisors []string  `json:"supervisors"`
 	Storage     Storage   `json:"storage"`
@@ -55,15 +55,15 @@ const (
 // Storage says where conversations live.
 type Storage struct {
 	// Driver is sqlite or postgres.
-	Driver      string                           `json:"driver"`
-	PostgresURI *chatv1alpha1.SecretKeyReference `json:"postgresURI,omitempty"`
+	Driver      string              `json:"driver"`
+	PostgresURI *SecretKeyReference `json:"postgresURI,omitempty"`
 }
 
 // AgentAuth says how operators authenticate.
 type AgentAuth struct {
 	// TokensSecret holds one key per operator name, the value being the bearer token.
-	TokensSecret string                 `json:"tokensSecret,omitempty"`
-	OIDC         *chatv1alpha1.OIDCSpec `json:"oidc,omitempty"`
+	TokensSecret string    `json:"tokensSecret,omitempty"`
+	OIDC         *OIDCSpec `json:"oidc,omitempty"`
 }
 
 // Console holds operator-console settings.
@@ -89,8 +89,8 @@ type Person struct {
 	Skills   []string `json:"skills"`
 	Groups   []string `json:"groups"`
 	// NotificationsEnabled is false when the person or any of their groups opted out.
-	NotificationsEnabled bool                              `json:"notificationsEnabled"`
-	OptOuts              []chatv1alpha1.NotificationOptOut `json:"optOuts"`
+	NotificationsEnabled bool                 `json:"notificationsEnabled"`
+	OptOuts              []NotificationOptOut `json:"optOuts"`
 }
 
 // Group is an OperatorGroup as the LiveChat uses it.
@@ -103,17 +103,17 @@ type Group struct {
 
 // Queue is a ChatQueue with its operators resolved and defaults applied.
 type Queue struct {
-	Name          string                   `json:"name"`
-	DisplayName   string                   `json:"displayName,omitempty"`
-	Rule          chatv1alpha1.RoutingRule `json:"rule"`
-	AcceptTimeout metav1.Duration          `json:"acceptTimeout"`
+	Name          string      `json:"name"`
+	DisplayName   string      `json:"displayName,omitempty"`
+	Rule          RoutingRule `json:"rule"`
+	AcceptTimeout Duration    `json:"acceptTimeout"`
 	// CompletionTimeout is zero when chats never close by themselves.
-	CompletionTimeout metav1.Duration `json:"completionTimeout"`
-	OperatorGroups    []string        `json:"operatorGroups"`
-	Operators         []string        `json:"operators"`
-	TransferTargets   []string        `json:"transferTargets"`
-	Offline           Offline         `json:"offline"`
-	Actions           []Action        `json:"actions"`
+	CompletionTimeout Duration `json:"completionTimeout"`
+	OperatorGroups    []string `json:"operatorGroups"`
+	Operators         []string `json:"operators"`
+	TransferTargets   []string `json:"transferTargets"`
+	Offline           Offline  `json:"offline"`
+	Actions           []Action `json:"actions"`
 }
 
 // Offline is a queue's behaviour with no operator online.
@@ -131,27 +131,27 @@ type Action struct {
 
 // Webhook is an HTTP endpoint the runtime calls, signed when SecretRef is set.
 type Webhook struct {
-	URL       string                           `json:"url"`
-	SecretRef *chatv1alpha1.SecretKeyReference `json:"secretRef,omitempty"`
-	Timeout   metav1.Duration                  `json:"timeout"`
+	URL       string              `json:"url"`
+	SecretRef *SecretKeyReference `json:"secretRef,omitempty"`
+	Timeout   Duration            `json:"timeout"`
 }
 
 // Channel is a Channel with defaults applied. Exactly the block of its type is set.
 type Channel struct {
-	Name        string                   `json:"name"`
-	DisplayName string                   `json:"displayName,omitempty"`
-	Type        chatv1alpha1.ChannelType `json:"type"`
-	Queue       string                   `json:"queue"`
-	Active      bool                     `json:"active"`
+	Name        string      `json:"name"`
+	DisplayName string      `json:"displayName,omitempty"`
+	Type        ChannelType `json:"type"`
+	Queue       string      `json:"queue"`
+	Active      bool        `json:"active"`
 	// WebhookPath is where the provider delivers messages, below the LiveChat's publicURL.
-	WebhookPath       string                                 `json:"webhookPath,omitempty"`
-	Telegram          *chatv1alpha1.TelegramChannel          `json:"telegram,omitempty"`
-	FacebookMessenger *chatv1alpha1.FacebookMessengerChannel `json:"facebookMessenger,omitempty"`
-	WhatsApp          *chatv1alpha1.WhatsAppChannel          `json:"whatsApp,omitempty"`
-	SMS               *chatv1alpha1.SMSChannel               `json:"sms,omitempty"`
-	WebWidget         *WebWidget                             `json:"webWidget,omitempty"`
-	Internal          *Internal                              `json:"internal,omitempty"`
-	Bot               *Bot                                   `json:"bot,omitempty"`
+	WebhookPath       string                    `json:"webhookPath,omitempty"`
+	Telegram          *TelegramChannel          `json:"telegram,omitempty"`
+	FacebookMessenger *FacebookMessengerChannel `json:"facebookMessenger,omitempty"`
+	WhatsApp          *WhatsAppChannel          `json:"whatsApp,omitempty"`
+	SMS               *SMSChannel               `json:"sms,omitempty"`
+	WebWidget         *WebWidget                `json:"webWidget,omitempty"`
+	Internal          *Internal                 `json:"internal,omitempty"`
+	Bot               *Bot                      `json:"bot,omitempty"`
 }
 
 // WebWidget is the resolved widget configuration.
@@ -179,32 +179,32 @@ type Bot struct {
 
 // Policy is a NotificationPolicy with defaults applied.
 type Policy struct {
-	Name      string                              `json:"name"`
-	Suspend   bool                                `json:"suspend"`
-	Rules     []Rule                              `json:"rules"`
-	Providers []chatv1alpha1.NotificationProvider `json:"providers"`
-	Templates []Template                          `json:"templates"`
+	Name      string                 `json:"name"`
+	Suspend   bool                   `json:"suspend"`
+	Rules     []Rule                 `json:"rules"`
+	Providers []NotificationProvider `json:"providers"`
+	Templates []Template             `json:"templates"`
 	// BatchWindow is zero when notifications are sent one by one.
-	BatchWindow metav1.Duration `json:"batchWindow"`
-	Retry       Retry           `json:"retry"`
-	OnError     *OnError        `json:"onError,omitempty"`
+	BatchWindow Duration `json:"batchWindow"`
+	Retry       Retry    `json:"retry"`
+	OnError     *OnError `json:"onError,omitempty"`
 }
 
 // Rule is one notification rule.
 type Rule struct {
-	Name       string                   `json:"name"`
-	Events     []chatv1alpha1.EventType `json:"events"`
-	Recipients Recipients               `json:"recipients"`
-	When       When                     `json:"when"`
-	Send       []chatv1alpha1.SendSpec  `json:"send"`
+	Name       string      `json:"name"`
+	Events     []EventType `json:"events"`
+	Recipients Recipients  `json:"recipients"`
+	When       When        `json:"when"`
+	Send       []SendSpec  `json:"send"`
 }
 
 // Recipients of a rule.
 type Recipients struct {
-	Kinds     []chatv1alpha1.RecipientKind   `json:"kinds"`
-	Groups    []string                       `json:"groups"`
-	Operators []string                       `json:"operators"`
-	Strategy  chatv1alpha1.RecipientStrategy `json:"strategy"`
+	Kinds     []RecipientKind   `json:"kinds"`
+	Groups    []string          `json:"groups"`
+	Operators []string          `json:"operators"`
+	Strategy  RecipientStrategy `json:"strategy"`
 }
 
 // When narrows a rule.
@@ -227,15 +227,15 @@ type Template struct {
 
 // Retry is a policy's retry schedule.
 type Retry struct {
-	Attempts int32                    `json:"attempts"`
-	Delay    metav1.Duration          `json:"delay"`
-	Backoff  chatv1alpha1.BackoffKind `json:"backoff"`
+	Attempts int32       `json:"attempts"`
+	Delay    Duration    `json:"delay"`
+	Backoff  BackoffKind `json:"backoff"`
 }
 
 // OnError is who is told about failed deliveries, and how.
 type OnError struct {
-	Recipients Recipients              `json:"recipients"`
-	Send       []chatv1alpha1.SendSpec `json:"send"`
+	Recipients Recipients `json:"recipients"`
+	Send       []SendSpec `json:"send"`
 }
 
 // SecretUse is one Secret the runtime reads.
