@@ -43,8 +43,9 @@ manifests: controller-gen ## Generate CRDs and RBAC from the API types and marke
 	cp config/rbac/role.yaml charts/switchboard/files/manager-role.yaml
 
 .PHONY: generate
-generate: controller-gen ## Generate deepcopy code for the API types.
+generate: controller-gen ## Generate deepcopy code for the API types and the JSON Schema of the runtime configuration.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+	go generate ./runtime/config
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
@@ -80,7 +81,7 @@ bench-operator: envtest ## Operator at scale: 100 LiveChats to Ready, update pro
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from the committed ones.
-	@git diff --exit-code -- config charts api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@git diff --exit-code -- config charts api runtime/config/config.schema.json || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 ##@ Build
 

@@ -207,15 +207,26 @@ func (cfg *Config) Revision() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Parse decodes a configuration and checks its schema version.
+// Parse decodes a configuration, refusing one of a schema version it does not know.
+// The version is read first, so a layout that differs is reported as such rather than
+// as whatever decoding error the difference causes.
 func Parse(data []byte) (*Config, error) {
+	var head struct {
+		SchemaVersion *string `json:"schemaVersion"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("runtime configuration is not a JSON object with a string schemaVersion: %w", err)
+	}
+	if head.SchemaVersion == nil {
+		return nil, fmt.Errorf("runtime configuration has no schemaVersion; this runtime reads %q", SchemaVersion)
+	}
+	if *head.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("runtime configuration has schemaVersion %q; this runtime reads %q: run operator and runtime of the same version",
+			*head.SchemaVersion, SchemaVersion)
+	}
 	var cfg Config
 	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("runtime configuration is not valid JSON: %w", err)
-	}
-	if cfg.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("runtime configuration has schemaVersion %q; this runtime reads %q: run operator and runtime of the same version",
-			cfg.SchemaVersion, SchemaVersion)
+		return nil, fmt.Errorf("runtime configuration of %s does not match its layout: %w", SchemaVersion, err)
 	}
 	return &cfg, nil
 }

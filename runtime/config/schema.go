@@ -15,6 +15,8 @@ package config
 // reading the previous one (testdata/compat holds a configuration of each).
 const SchemaVersion = "runtime.switchboard.dev/v1"
 
+//go:generate go run ./internal/schemagen
+
 // Config is the compiled configuration of one LiveChat. Every list is sorted by name.
 type Config struct {
 	SchemaVersion string   `json:"schemaVersion"`
