@@ -44,6 +44,11 @@ var (
 	ErrLimit = errors.New("the operator holds as many chats as their limit")
 	// ErrUnavailable means routing's claim found the operator not online or inactive.
 	ErrUnavailable = errors.New("the operator is not online and active")
+	// ErrOpenExists means the contact already has an open conversation on the channel:
+	// a contact has at most one.
+	ErrOpenExists = errors.New("the contact has an open conversation on this channel already")
+	// ErrStoreClosed: the store was closed (the runtime is stopping); nothing was written.
+	ErrStoreClosed = errors.New("the store is closed: the runtime is shutting down")
 )
 
 // Contact is one identity on one channel: a Telegram chat, a widget visitor, an employee.
@@ -118,6 +123,11 @@ type Message struct {
 	// ClearCompletion removes it. Not persisted with the message.
 	CompletionDeadline *time.Time `json:"-"`
 	ClearCompletion    bool       `json:"-"`
+	// BotAnswer stores the message only while the bot holds the conversation (state
+	// Bot; ErrConflict otherwise) and flags the conversation BotAnswered in the same
+	// transaction, so a bot's answer racing a handover never lands after it. Not
+	// persisted with the message.
+	BotAnswer bool `json:"-"`
 }
 
 // Presence of an operator.
@@ -216,7 +226,8 @@ type Store interface {
 	ContactByToken(ctx context.Context, tokenHash string) (Contact, error)
 	UpdateContact(ctx context.Context, c Contact) error
 
-	// CreateConversation stores a new conversation and its first activity.
+	// CreateConversation stores a new conversation and its first activity;
+	// ErrOpenExists when the contact has an open one on the channel already.
 	CreateConversation(ctx context.Context, c Conversation, a Activity) (Conversation, error)
 	Conversation(ctx context.Context, id string) (Conversation, error)
 	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
@@ -230,9 +241,10 @@ type Store interface {
 	Transition(ctx context.Context, t Transition) (Conversation, error)
 
 	// AppendMessage stores a message with the conversation's next sequence number and
-	// updates the conversation's timestamps; ErrClosed when the conversation is closed. A message whose ProviderID was stored
-	// before for the same channel is not stored again: the earlier one is returned with
-	// duplicate true.
+	// updates the conversation's timestamps; ErrClosed when the conversation is closed,
+	// ErrConflict when m.BotAnswer and the bot no longer holds it. A message whose
+	// ProviderID was stored before for the same channel is not stored again: the
+	// earlier one is returned with duplicate true.
 	AppendMessage(ctx context.Context, channel string, m Message) (stored Message, duplicate bool, err error)
 	// Messages returns up to limit messages with Seq > afterSeq, in order.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)

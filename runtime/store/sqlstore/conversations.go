@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
@@ -97,6 +101,9 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 		a.ConversationID = c.ID
 		return db.insertActivity(ctx, tx, a)
 	}, &changes)
+	if err != nil && isUniqueViolation(err) {
+		return c, store.ErrOpenExists
+	}
 	return c, err
 }
 
@@ -280,18 +287,27 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			completion = "NULL"
 		}
 		args := append(append([]any{ms(m.CreatedAt), outgoing}, completionArgs...), m.ConversationID)
+		// A bot's answer lands only while the bot holds the chat, and flags it (a new
+		// version, so no transition read before it writes the flag back).
+		open, botAnswer := `state <> 'Closed'`, ``
+		if m.BotAnswer {
+			open, botAnswer = `state = 'Bot'`, `, bot_answered = 1, version = version + 1 - bot_answered`
+		}
 		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
-			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = `+completion+`
-			WHERE id = ? AND state <> 'Closed' RETURNING seq, queue`), args...).Scan(&m.Seq, &m.Queue); err != nil {
+			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = `+completion+botAnswer+`
+			WHERE id = ? AND `+open+` RETURNING seq, queue`), args...).Scan(&m.Seq, &m.Queue); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				var n int
-				if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE id = ?`), m.ConversationID).Scan(&n); err != nil {
-					return err
-				}
-				if n == 0 {
+				var state store.State
+				err := tx.QueryRowContext(ctx, db.q(`SELECT state FROM conversations WHERE id = ?`), m.ConversationID).Scan(&state)
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
 					return store.ErrNotFound
+				case err != nil:
+					return err
+				case state == store.StateClosed:
+					return store.ErrClosed
 				}
-				return store.ErrClosed
+				return store.ErrConflict // BotAnswer, and the bot no longer holds the chat
 			}
 			return err
 		}
@@ -302,7 +318,7 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			return err
 		}
 		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
-		if m.CompletionDeadline != nil || m.ClearCompletion {
+		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {
 			// Replicas schedule deadlines from conversation changes: announce it.
 			c, err := scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), m.ConversationID))
 			if err != nil {
@@ -322,10 +338,22 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 	return m, false, err
 }
 
+// pgUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const pgUniqueViolation = "23505"
+
+// isUniqueViolation reports whether a write broke a unique constraint, by the
+// drivers' error codes.
 func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "23505") ||
-		strings.Contains(msg, "duplicate key value")
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == pgUniqueViolation
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		code := sqliteErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }
 
 const messageColumns = `id, conversation_id, seq, direction, author_kind, author, text, provider_id, created_at`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -20,6 +21,10 @@ type groupCommit struct {
 	db    *DB
 	queue chan *groupWrite
 	done  chan struct{}
+	// mu guards closed against a submit racing close: writes are queued under the read
+	// lock, and close takes the write lock before closing the queue.
+	mu     sync.RWMutex
+	closed bool
 }
 
 type groupWrite struct {
@@ -38,17 +43,28 @@ func newGroupCommit(db *DB) *groupCommit {
 
 func (g *groupCommit) submit(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
 	w := &groupWrite{ctx: ctx, fn: fn, changes: changes, done: make(chan struct{})}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return store.ErrStoreClosed
+	}
 	select {
 	case g.queue <- w:
+		g.mu.RUnlock()
 	case <-ctx.Done():
+		g.mu.RUnlock()
 		return ctx.Err()
 	}
 	<-w.done
 	return w.err
 }
 
+// close commits the writes already queued and refuses later ones with ErrStoreClosed.
 func (g *groupCommit) close() {
+	g.mu.Lock()
+	g.closed = true
 	close(g.queue)
+	g.mu.Unlock()
 	<-g.done
 }
 
@@ -108,7 +124,17 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 				return
 			}
 		}
-		_, _ = tx.Exec("RELEASE " + sp)
+		if _, err := tx.Exec("RELEASE " + sp); err != nil {
+			// Unreleased, the savepoint's work would still commit with the others, but
+			// the transaction's state is unknown now: fail everyone.
+			_ = tx.Rollback()
+			for _, o := range batch {
+				if o.err == nil {
+					o.err = fmt.Errorf("releasing a savepoint: %w", err)
+				}
+			}
+			return
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		for _, w := range batch {

@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -42,7 +44,7 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(8)
 	db := newDB(dialect{name: "sqlite"}, write, read, opts)
 	db.group = newGroupCommit(db)
-	if err := db.migrate(ctx, nil); err != nil {
+	if err := db.migrate(ctx, goose.DialectSQLite3); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -69,11 +71,13 @@ func OpenPostgres(ctx context.Context, uri string, opts Options) (*DB, error) {
 		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, string(payload))
 		return err
 	}
-	lock := func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412093)`)
-		return err
+	// Replicas starting together migrate one at a time.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(7412093))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
 	}
-	if err := db.migrate(ctx, lock); err != nil {
+	if err := db.migrate(ctx, goose.DialectPostgres, goose.WithSessionLocker(locker)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -87,7 +91,7 @@ func OpenPostgres(ctx context.Context, uri string, opts Options) (*DB, error) {
 	if err := <-ready; err != nil {
 		cancel()
 		<-done
-		_ = pool.Close()
+		_ = db.Close() // stops the change feed's goroutine and closes the pool
 		return nil, err
 	}
 	db.closer = func() error { cancel(); <-done; return nil }
@@ -103,7 +107,9 @@ func (db *DB) listen(ctx context.Context, uri string, ready chan<- error) {
 	for ctx.Err() == nil {
 		conn, err := pgx.Connect(ctx, uri)
 		if err == nil {
-			_, err = conn.Exec(ctx, "LISTEN "+notifyChannel)
+			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+				_ = conn.Close(context.Background())
+			}
 		}
 		if first {
 			ready <- redact(err, uri)

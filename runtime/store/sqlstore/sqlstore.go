@@ -9,10 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,54 +129,6 @@ func (db *DB) q(query string) string {
 	return b.String()
 }
 
-// migrate applies the embedded migrations not applied yet, each in its own transaction.
-func (db *DB) migrate(ctx context.Context, lock func(*sql.Tx) error) error {
-	dir := "migrations/" + db.d.name
-	entries, err := fs.ReadDir(migrations, dir)
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("creating schema_migrations: %w", err)
-	}
-	for _, e := range entries {
-		version := strings.TrimSuffix(e.Name(), ".sql")
-		body, err := fs.ReadFile(migrations, dir+"/"+e.Name())
-		if err != nil {
-			return err
-		}
-		err = db.tx(ctx, func(tx *sql.Tx) error {
-			if lock != nil {
-				if err := lock(tx); err != nil {
-					return err
-				}
-			}
-			var applied int
-			if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM schema_migrations WHERE version = ?`), version).Scan(&applied); err != nil {
-				return err
-			}
-			if applied > 0 {
-				return nil
-			}
-			for _, stmt := range strings.Split(string(body), ";\n") {
-				if strings.TrimSpace(stmt) == "" {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", version, err)
-				}
-			}
-			_, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, db.now().UnixMilli())
-			return err
-		}, nil)
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", version, err)
-		}
-	}
-	return nil
-}
-
 // tx runs fn in a write transaction. The changes fn reports are announced after the
 // commit (SQLite, where writes share group commits) or inside the transaction
 // (PostgreSQL), in commit order either way.
@@ -248,11 +197,11 @@ func (db *DB) close() error {
 	if db.group != nil {
 		db.group.close()
 	}
-	db.feed.close()
 	var err error
 	if db.closer != nil {
-		err = db.closer()
+		err = db.closer() // the LISTEN connection, which feeds the change feed
 	}
+	db.feed.close()
 	if db.read != db.write {
 		_ = db.read.Close()
 	}
@@ -262,29 +211,43 @@ func (db *DB) close() error {
 	return err
 }
 
-// changeFeed delivers changes to subscribers from one goroutine, in the order pushed,
-// without ever blocking the writer that pushes.
+// maxFeedQueue bounds the changes waiting for subscribers (twice as many may be in
+// memory: the batch being delivered and the queue behind it). A writer that finds the
+// queue full waits: the subscribers (the engine publishing to the hub, which bounds
+// every connection's queue itself) fall behind only under a burst, and slowing the
+// writers then loses nothing, where dropping changes would.
+const maxFeedQueue = 4096
+
+// changeFeed delivers changes to subscribers from one goroutine, in the order pushed.
 type changeFeed struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []store.Change
+	max     int
 	closed  bool
 	deliver func(store.Change)
 	done    chan struct{}
 }
 
 func newChangeFeed(deliver func(store.Change)) *changeFeed {
-	f := &changeFeed{deliver: deliver, done: make(chan struct{})}
+	f := &changeFeed{deliver: deliver, max: maxFeedQueue, done: make(chan struct{})}
 	f.cond = sync.NewCond(&f.mu)
 	go f.run()
 	return f
 }
 
+// push queues a change, waiting while the queue is full. After close it drops the
+// change: nobody is left to hear it.
 func (f *changeFeed) push(c store.Change) {
 	f.mu.Lock()
-	f.queue = append(f.queue, c)
+	for len(f.queue) >= f.max && !f.closed {
+		f.cond.Wait()
+	}
+	if !f.closed {
+		f.queue = append(f.queue, c)
+	}
 	f.mu.Unlock()
-	f.cond.Signal()
+	f.cond.Broadcast()
 }
 
 func (f *changeFeed) run() {
@@ -301,17 +264,19 @@ func (f *changeFeed) run() {
 		batch := f.queue
 		f.queue = nil
 		f.mu.Unlock()
+		f.cond.Broadcast() // room for waiting writers
 		for _, c := range batch {
 			f.deliver(c)
 		}
 	}
 }
 
+// close delivers what is queued and stops; pushes after it are dropped.
 func (f *changeFeed) close() {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()
-	f.cond.Signal()
+	f.cond.Broadcast()
 	<-f.done
 }
 

@@ -1,3 +1,4 @@
+-- +goose Up
 CREATE TABLE contacts (
   id          TEXT PRIMARY KEY,
   channel     TEXT NOT NULL,
