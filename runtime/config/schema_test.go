@@ -62,4 +62,6 @@ func TestJSONSchemaDescribesCompiledConfigs(t *testing.T) {
 
 func obj(m map[string]any, key string) map[string]any { return m[key].(map[string]any) }
 
-func item(m map[string]any, key string, i int) map[string]any { return m[key].([]any)[i].(map[string]any) }
+func item(m map[string]any, key string, i int) map[string]any {
+	return m[key].([]any)[i].(map[string]any)
+}
