@@ -15,9 +15,6 @@ const (
 	ConditionAvailable = "Available"
 	// ConditionResolvedRefs is True when every object this one references exists.
 	ConditionResolvedRefs = "ResolvedRefs"
-	// ConditionConnected is owned by the runtime: True when a Channel's webhook is
-	// registered and its credentials work, or a NotificationPolicy's providers deliver.
-	ConditionConnected = "Connected"
 	// ConditionInUse is an OperatorGroup's: True when a ChatQueue, a LiveChat's
 	// supervisorGroups, an Internal channel's clientGroups or a NotificationPolicy's
 	// recipients use the group. False means its members are in no queue and get no
@@ -30,7 +27,6 @@ const (
 	ReasonUsed                 = "Used"
 	ReasonNotInAnyQueue        = "NotInAnyQueue"
 	ReasonReconciled           = "Reconciled"
-	ReasonProgressing          = "Progressing"
 	ReasonRefsResolved         = "RefsResolved"
 	ReasonLiveChatNotFound     = "LiveChatNotFound"
 	ReasonQueueNotFound        = "QueueNotFound"
@@ -52,10 +48,4 @@ const (
 	ReasonDeploymentNotReady   = "DeploymentNotReady"
 	ReasonApplyFailed          = "ApplyFailed"
 	ReasonApplyRefused         = "ApplyRefused"
-	ReasonWebhookRegistered    = "WebhookRegistered"
-	ReasonWebhookFailed        = "WebhookRegistrationFailed"
-	ReasonCredentialsRejected  = "CredentialsRejected"
-	ReasonChannelInactive      = "ChannelInactive"
-	ReasonDeliveriesSucceeding = "DeliveriesSucceeding"
-	ReasonDeliveryFailed       = "DeliveryFailed"
 )

@@ -62,19 +62,6 @@ func (t *Tokens) Verify(credential string) (string, error) {
 	return "", ErrUnauthenticated
 }
 
-// Chain tries verifiers in turn.
-type Chain []Verifier
-
-// Verify implements Verifier.
-func (c Chain) Verify(credential string) (string, error) {
-	for _, v := range c {
-		if name, err := v.Verify(credential); err == nil {
-			return name, nil
-		}
-	}
-	return "", ErrUnauthenticated
-}
-
 // Credential reads a bearer credential from the Authorization header, or from the
 // access_token query parameter, which browsers need for WebSockets.
 func Credential(r *http.Request) string {
