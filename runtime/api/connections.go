@@ -1,8 +1,12 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 )
@@ -31,25 +35,49 @@ type connection struct {
 	name       string   // an internal client's employee name
 }
 
-// connections are the WebSockets this server has open.
+// connections are the WebSockets this server has open, and their reader goroutines,
+// which shutdown waits for: a reader may be writing a message to the store.
 type connections struct {
-	mu   sync.Mutex
-	open map[*wsConn]connection
+	mu      sync.Mutex
+	open    map[*wsConn]connection
+	closing bool
+	readers sync.WaitGroup
 }
 
-func (cs *connections) add(w *wsConn, c connection) {
+// add registers a connection and its reader goroutine, which must call remove when it
+// ends. After shutdown began it registers nothing and reports false.
+func (cs *connections) add(w *wsConn, c connection) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	if cs.closing {
+		return false
+	}
 	if cs.open == nil {
 		cs.open = map[*wsConn]connection{}
 	}
 	cs.open[w] = c
+	cs.readers.Add(1)
+	return true
 }
 
 func (cs *connections) remove(w *wsConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	delete(cs.open, w)
+	if _, ok := cs.open[w]; ok {
+		delete(cs.open, w)
+		cs.readers.Done()
+	}
+}
+
+// all lists the open connections.
+func (cs *connections) all() []*wsConn {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	open := make([]*wsConn, 0, len(cs.open))
+	for w := range cs.open {
+		open = append(open, w)
+	}
+	return open
 }
 
 func (cs *connections) list() map[*wsConn]connection {
@@ -91,13 +119,27 @@ func (s *Server) Reconfigured() {
 // Resync closes every WebSocket after the runtime may have missed updates, so each
 // client reconnects and reads afresh what it shows.
 func (s *Server) Resync() {
-	s.conns.mu.Lock()
-	open := make([]*wsConn, 0, len(s.conns.open))
-	for w := range s.conns.open {
-		open = append(open, w)
-	}
-	s.conns.mu.Unlock()
-	for _, w := range open {
+	for _, w := range s.conns.all() {
 		w.close(closeResync, "updates may have been missed: reconnect to resume")
+	}
+}
+
+// Shutdown closes every WebSocket with 1001 (going away), refuses new ones, and waits
+// until their readers have finished what they were doing (a message being stored), so
+// the store can close after it. It gives up when ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.conns.mu.Lock()
+	s.conns.closing = true
+	s.conns.mu.Unlock()
+	for _, w := range s.conns.all() {
+		w.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
+	}
+	done := make(chan struct{})
+	go func() { s.conns.readers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("WebSocket readers still busy at shutdown: %w", ctx.Err())
 	}
 }

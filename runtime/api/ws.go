@@ -179,7 +179,10 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		registered = connection{credential: auth.Credential(r), channel: contact.Channel, name: contact.ExternalID}
 	}
 	conn := newWSConn(c, s.SendQueue)
-	s.conns.add(conn, registered)
+	if !s.conns.add(conn, registered) {
+		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
+		return
+	}
 	hub := s.engine.Hub()
 	hub.Subscribe(conn, chat.TopicVisitor(conv.ID))
 
@@ -272,8 +275,11 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 	for _, q := range me.Queues {
 		topics = append(topics, chat.TopicQueue(q))
 	}
+	if !s.conns.add(conn, connection{credential: auth.Credential(r), operator: &me}) {
+		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
+		return
+	}
 	hub.Subscribe(conn, topics...)
-	s.conns.add(conn, connection{credential: auth.Credential(r), operator: &me})
 	convs, err := s.engine.Visible(r.Context(), me.Name, nil)
 	if err == nil {
 		var ops []store.Operator

@@ -29,7 +29,9 @@ func (e *Engine) botTurn(ctx context.Context, ch *config.Channel, conv store.Con
 	word := strings.ToLower(strings.TrimSpace(m.Text))
 	for _, k := range ch.Bot.HandoverKeywords {
 		if word == k {
-			_, _ = e.handover(ctx, conv, "the visitor asked for a human")
+			if _, err := e.handover(ctx, conv, "the visitor asked for a human"); err != nil {
+				e.log.Error("handing a chat over on the visitor's request", "conversation", conv.ID, "error", err)
+			}
 			return
 		}
 	}
@@ -37,17 +39,20 @@ func (e *Engine) botTurn(ctx context.Context, ch *config.Channel, conv store.Con
 	if err != nil {
 		return
 	}
-	go func() {
-		ctx := context.WithoutCancel(ctx)
+	// The visitor's request ends now; the call goes on, and Close waits for it.
+	ctx = context.WithoutCancel(ctx)
+	e.background(func() {
 		status, err := e.post(ctx, ch.Bot.Webhook, body)
 		if err == nil && (status < 200 || status > 299) {
 			err = fmt.Errorf("the bot's webhook answered %d", status)
 		}
 		if err != nil {
 			e.log.Warn("bot unavailable: handing the chat over", "channel", ch.Name, "error", err)
-			_, _ = e.handover(ctx, conv, "the bot is unavailable: "+err.Error())
+			if _, err := e.handover(ctx, conv, "the bot is unavailable: "+err.Error()); err != nil {
+				e.log.Error("handing a chat over from an unavailable bot", "conversation", conv.ID, "error", err)
+			}
 		}
-	}()
+	})
 }
 
 // handover gives a chat the bot held to its queue; with nobody of the queue online
@@ -121,17 +126,13 @@ func (e *Engine) BotReply(ctx context.Context, channel, credential, id, text str
 	if err != nil {
 		return store.Message{}, err
 	}
-	if c.State != store.StateBot {
+	m, _, err := e.store.AppendMessage(ctx, ch.Name, store.Message{ConversationID: c.ID, Direction: store.DirectionOut,
+		AuthorKind: "bot", Text: text, BotAnswer: true})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) {
 		return store.Message{}, Conflict("the bot no longer holds this chat: it was handed over")
 	}
-	m, _, err := e.store.AppendMessage(ctx, ch.Name, store.Message{ConversationID: c.ID, Direction: store.DirectionOut,
-		AuthorKind: "bot", Author: "", Text: text})
 	if err != nil {
 		return store.Message{}, err
-	}
-	if !c.BotAnswered {
-		_, _ = e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
-			Change: func(c *store.Conversation) { c.BotAnswered = true }})
 	}
 	e.metrics.messages.WithLabelValues(string(ch.Type), string(store.DirectionOut)).Inc()
 	return m, nil

@@ -65,6 +65,12 @@ func (d *dispatcher) lock(queue string) func() {
 // maxRouteBackoff, so an outage does not turn into a busy loop.
 func (e *Engine) runDispatcher(ctx context.Context) {
 	backoff := map[string]time.Duration{}
+	retries := map[string]*time.Timer{} // at most one pending retry per queue
+	defer func() {
+		for _, t := range retries {
+			t.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -79,7 +85,10 @@ func (e *Engine) runDispatcher(ctx context.Context) {
 				wait := min(max(2*backoff[q], minRouteBackoff), maxRouteBackoff)
 				backoff[q] = wait
 				e.log.Error("routing failed; trying again", "queue", q, "in", wait, "error", err)
-				time.AfterFunc(wait, func() { e.dispatch.mark(q) })
+				if t := retries[q]; t != nil {
+					t.Stop()
+				}
+				retries[q] = time.AfterFunc(wait, func() { e.dispatch.mark(q) })
 			}
 		}
 	}

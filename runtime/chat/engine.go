@@ -46,7 +46,11 @@ type Engine struct {
 	stop      func()
 	onResync  atomic.Pointer[func()]
 	cancel    context.CancelFunc
-	done      sync.WaitGroup
+	// done tracks every goroutine the engine starts; closed (under bgMu) stops it
+	// starting more, so Close can wait for them all.
+	done   sync.WaitGroup
+	bgMu   sync.Mutex
+	closed bool
 }
 
 // Options of an engine.
@@ -82,16 +86,32 @@ func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 		e.log.Error("loading stored deadlines", "error", err)
 	}
 	if !opts.Manual {
-		e.done.Add(2)
-		go func() { defer e.done.Done(); e.runDispatcher(ctx) }()
-		go func() { defer e.done.Done(); e.runDeadlines(ctx) }()
+		e.background(func() { e.runDispatcher(ctx) })
+		e.background(func() { e.runDeadlines(ctx) })
 		e.markAll()
 	}
 	return e
 }
 
-// Close stops the engine's background work and its subscription to the store.
+// background runs fn on a goroutine Close waits for. Once Close has begun it runs
+// nothing and reports false.
+func (e *Engine) background(fn func()) bool {
+	e.bgMu.Lock()
+	defer e.bgMu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.done.Add(1)
+	go func() { defer e.done.Done(); fn() }()
+	return true
+}
+
+// Close stops the engine's background work, waits for the calls it has in flight (a
+// bot's webhook, bounded by its timeout) and ends its subscription to the store.
 func (e *Engine) Close() {
+	e.bgMu.Lock()
+	e.closed = true
+	e.bgMu.Unlock()
 	e.cancel()
 	e.done.Wait()
 	e.stop()
@@ -240,17 +260,39 @@ func (e *Engine) EnsureContact(ctx context.Context, channel string, id Identity)
 }
 
 // openConversation returns the contact's open conversation on ch or starts a new one.
+// The store allows one open conversation per contact and channel, so of two
+// concurrent opens one creates it and the other finds it.
 func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Channel, contact store.Contact) (store.Conversation, error) {
+	for range 3 {
+		c, found, err := e.findOpen(ctx, ch, contact)
+		if err != nil || found {
+			return c, err
+		}
+		c, err = e.startConversation(ctx, v, ch, contact)
+		if !errors.Is(err, store.ErrOpenExists) {
+			return c, err
+		}
+	}
+	return store.Conversation{}, Conflict("the conversation keeps changing: try again")
+}
+
+// findOpen looks up the contact's open conversation on ch.
+func (e *Engine) findOpen(ctx context.Context, ch *config.Channel, contact store.Contact) (store.Conversation, bool, error) {
 	open, err := e.store.Conversations(ctx, store.ConversationFilter{ContactID: contact.ID,
 		States: []store.State{store.StateBot, store.StateQueued, store.StateAssigned, store.StateActive, store.StateMissed}})
 	if err != nil {
-		return store.Conversation{}, err
+		return store.Conversation{}, false, err
 	}
 	for _, c := range open {
 		if c.Channel == ch.Name {
-			return c, nil
+			return c, true, nil
 		}
 	}
+	return store.Conversation{}, false, nil
+}
+
+// startConversation starts a conversation for the contact on ch.
+func (e *Engine) startConversation(ctx context.Context, v *view, ch *config.Channel, contact store.Contact) (store.Conversation, error) {
 	now := e.now()
 	conv := store.Conversation{ID: newID(), Channel: ch.Name, Queue: ch.Queue, ContactID: contact.ID, State: store.StateQueued, QueuedAt: &now}
 	event := chatv1alpha1.EventChatStarted
@@ -263,7 +305,7 @@ func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Chann
 		// Nobody of the queue is online: the contact leaves a message for later.
 		conv.State, event = store.StateMissed, chatv1alpha1.EventOfflineMessage
 	}
-	conv, err = e.store.CreateConversation(ctx, conv, store.Activity{Type: string(event), Actor: "contact:" + contact.ID,
+	conv, err := e.store.CreateConversation(ctx, conv, store.Activity{Type: string(event), Actor: "contact:" + contact.ID,
 		Detail: "channel " + ch.Name + ", queue " + ch.Queue})
 	if err != nil {
 		return store.Conversation{}, err

@@ -106,11 +106,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	reg.MustRegister(chat.ConversationsCollector{Store: st})
 
 	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log})
-	defer engine.Close()
+	// Until the servers run, stopping needs only these two, in this order.
+	stopEarly := func() { engine.Close(); _ = st.Close() }
 	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
 	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver}
@@ -146,11 +146,13 @@ func Run(ctx context.Context, o Options) error {
 	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {
+		stopEarly()
 		return fmt.Errorf("listening on %s: %w", o.HTTPAddress, err)
 	}
 	metricsLn, err := net.Listen("tcp", o.MetricsAddress)
 	if err != nil {
 		httpLn.Close()
+		stopEarly()
 		return fmt.Errorf("listening on %s: %w", o.MetricsAddress, err)
 	}
 	httpSrv := &http.Server{Handler: apiServer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -186,11 +188,34 @@ loop:
 			break loop
 		}
 	}
-	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancelShutdown()
-	_ = httpSrv.Shutdown(shutdown)
-	_ = metricsSrv.Shutdown(shutdown)
+	shutdownInOrder(log, httpSrv, apiServer, engine, st)
+	_ = metricsSrv.Close()
 	return runErr
+}
+
+// shutdownTimeout bounds how long a stopping runtime waits for requests in flight.
+const shutdownTimeout = 10 * time.Second
+
+// shutdownInOrder stops the runtime so that nothing writes to a closed store: it stops
+// accepting connections and closes WebSockets with 1001 (going away), waits for the
+// requests and WebSocket messages in flight to be stored, stops the engine's background
+// work, and closes the store last.
+func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, engine *chat.Engine, st store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Shutdown(ctx) }() // closes the listener at once
+	if err := apiServer.Shutdown(ctx); err != nil {
+		log.Warn("stopping WebSockets", "error", err)
+	}
+	if err := <-httpDone; err != nil {
+		log.Warn("stopping the HTTP server: requests still in flight", "error", err)
+		_ = httpSrv.Close()
+	}
+	engine.Close()
+	if err := st.Close(); err != nil {
+		log.Warn("closing the store", "error", err)
+	}
 }
 
 // openStore opens the storage the configuration names.

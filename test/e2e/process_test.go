@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -54,11 +55,18 @@ func freeAddr(t testing.TB) string {
 // test ends.
 func runtimeProcess(t testing.TB, dir, dataDir, httpAddr string) (*exec.Cmd, *runtime) {
 	t.Helper()
+	return runtimeProcessLogging(t, dir, dataDir, httpAddr, os.Stderr)
+}
+
+// runtimeProcessLogging is runtimeProcess with the process's standard error (its
+// error log, and a panic's trace) going to stderr.
+func runtimeProcessLogging(t testing.TB, dir, dataDir, httpAddr string, stderr io.Writer) (*exec.Cmd, *runtime) {
+	t.Helper()
 	metricsAddr := freeAddr(t)
 	cmd := exec.Command(switchboardBinary(t), "runtime", "--manifests", dir, "--data-dir", dataDir,
 		"--http-address", httpAddr, "--metrics-address", metricsAddr, "--log-level", "error",
 		"--message-rate", "1000", "--message-burst", "1000")
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
