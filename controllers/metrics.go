@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/internal/promreg"
 )
 
 // operatorMetrics are the operator's own metrics, beside controller-runtime's.
@@ -35,26 +36,11 @@ func newOperatorMetrics(reader client.Reader, reg prometheus.Registerer) *operat
 			Help: "Runtime configuration revisions rendered into ConfigMaps.",
 		}),
 	}
-	m.compileProblems = register(reg, m.compileProblems)
-	m.compileDuration = register(reg, m.compileDuration)
-	m.revisionsRendered = register(reg, m.revisionsRendered)
-	register[prometheus.Collector](reg, &resourceCollector{reader: reader})
+	m.compileProblems = promreg.MustRegister(reg, m.compileProblems)
+	m.compileDuration = promreg.MustRegister(reg, m.compileDuration)
+	m.revisionsRendered = promreg.MustRegister(reg, m.revisionsRendered)
+	promreg.MustRegister[prometheus.Collector](reg, &resourceCollector{reader: reader})
 	return m
-}
-
-// register registers c, or returns the collector already registered under its name,
-// so a second manager in one process (tests, benchmarks) shares the metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-			return c
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *operatorMetrics) compiled(lc *chatv1alpha1.LiveChat, problems int, took time.Duration) {

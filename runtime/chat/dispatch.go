@@ -19,14 +19,15 @@ import (
 // Changes mark queues dirty; one goroutine routes the dirty queues. There is no
 // periodic sweep.
 type dispatcher struct {
-	mu     sync.Mutex
-	dirty  map[string]bool
-	wake   chan struct{}
-	queues sync.Map // queue → *sync.Mutex: one routing pass per queue at a time
+	mu    sync.Mutex
+	dirty map[string]bool
+	wake  chan struct{}
+	// passes holds one lock per queue: one routing pass per queue at a time.
+	passes map[string]*sync.Mutex
 }
 
 func newDispatcher() *dispatcher {
-	return &dispatcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+	return &dispatcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1), passes: map[string]*sync.Mutex{}}
 }
 
 func (d *dispatcher) mark(queues ...string) {
@@ -54,8 +55,13 @@ func (d *dispatcher) take() []string {
 }
 
 func (d *dispatcher) lock(queue string) func() {
-	m, _ := d.queues.LoadOrStore(queue, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
+	d.mu.Lock()
+	mu := d.passes[queue]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		d.passes[queue] = mu
+	}
+	d.mu.Unlock()
 	mu.Lock()
 	return mu.Unlock
 }

@@ -169,7 +169,10 @@ func decode(raw []byte) (client.Object, string, error) {
 	if err := strictUnmarshal(jsonData, typed); err != nil {
 		return nil, "", fmt.Errorf("%s %s: %w", gvk.Kind, u.GetName(), err)
 	}
-	obj := typed.(client.Object)
+	obj, ok := typed.(client.Object)
+	if !ok {
+		return nil, "", fmt.Errorf("%s is not a Kubernetes object kind", gvk.Kind)
+	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	if obj.GetName() == "" {
 		return nil, "", fmt.Errorf("%s has no metadata.name", gvk.Kind)

@@ -127,12 +127,21 @@ func (f *Files) Run(ctx context.Context, apply func(Snapshot)) error {
 		return err
 	}
 	defer w.Close()
-	_ = filepath.WalkDir(f.Dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = w.Add(p)
+	// Without a watch, edits would silently stop applying: say so.
+	if err := w.Add(f.Dir); err != nil {
+		return fmt.Errorf("watching %s for changes: %w", f.Dir, err)
+	}
+	walkErr := filepath.WalkDir(f.Dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != f.Dir {
+			if err := w.Add(p); err != nil {
+				f.Log.Warn("edits in this directory will not apply until a restart", "dir", p, "error", err)
+			}
 		}
 		return nil
 	})
+	if walkErr != nil {
+		f.Log.Warn("listing manifest directories to watch", "error", walkErr)
+	}
 	var debounce <-chan time.Time
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-chat/switchboard/internal/promreg"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
@@ -78,11 +80,7 @@ func newDB(d dialect, write, read *sql.DB, opts Options) *DB {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"operation", "outcome"})
 	if opts.Metrics != nil {
-		if err := opts.Metrics.Register(db.opDur); err != nil {
-			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-				db.opDur = are.ExistingCollector.(*prometheus.HistogramVec)
-			}
-		}
+		db.opDur = promreg.MustRegister(opts.Metrics, db.opDur)
 	}
 	db.feed = newChangeFeed(db.dispatch)
 	return db
@@ -100,9 +98,9 @@ func (db *DB) observe(op string, start time.Time, err error) {
 	outcome := "ok"
 	switch {
 	case err == nil:
-	case err == store.ErrNotFound:
+	case errors.Is(err, store.ErrNotFound):
 		outcome = "not_found"
-	case err == store.ErrConflict:
+	case errors.Is(err, store.ErrConflict):
 		outcome = "conflict"
 	default:
 		outcome = "error"
