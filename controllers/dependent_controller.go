@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -40,7 +41,9 @@ type dependentKind[T client.Object] struct {
 // dependentReconciler reports whether an object's references resolve.
 type dependentReconciler[T client.Object] struct {
 	client.Client
-	kind dependentKind[T]
+	// secrets reads the Secrets an object references, from the API: they are not cached.
+	secrets client.Reader
+	kind    dependentKind[T]
 }
 
 func (r *dependentReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
@@ -52,7 +55,7 @@ func (r *dependentReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request
 	fields := r.kind.status(obj)
 	defer func() { reterr = writeStatus(ctx, r.Client, before, obj, fields, reterr) }()
 
-	lk := newCacheLookup(ctx, r.Client, req.Namespace)
+	lk := newCacheLookup(ctx, r.Client, r.secrets, req.Namespace)
 	problems, ready := r.kind.check(obj, lk)
 	if lk.err != nil {
 		return ctrl.Result{}, lk.err
@@ -99,12 +102,22 @@ func (r *dependentReconciler[T]) SetupWithManager(mgr ctrl.Manager) error {
 		Named(r.kind.name).
 		For(r.kind.newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	for _, w := range r.kind.watches {
-		b = b.Watches(w, mapBoth(r.mapReferrers), builder.WithPredicates(specChanged))
+		b = watch(b, w, handler.EnqueueRequestsFromMapFunc(r.mapReferrers))
 	}
 	for _, w := range r.kind.usedBy {
-		b = b.Watches(w, mapBoth(r.mapReferenced), builder.WithPredicates(specChanged))
+		b = watch(b, w, handler.EnqueueRequestsFromMapFunc(r.mapReferenced))
 	}
 	return b.Complete(r)
+}
+
+// watch adds a watch of obj's kind passing specChanged events to h; Secrets are watched
+// as metadata only. EnqueueRequestsFromMapFunc maps both the old and the new object of
+// an update, so an object that stops referencing another also reaches its former target.
+func watch(b *builder.Builder, obj client.Object, h handler.EventHandler) *builder.Builder {
+	if _, isSecret := obj.(*corev1.Secret); isSecret {
+		return b.WatchesMetadata(obj, h, builder.WithPredicates(specChanged))
+	}
+	return b.Watches(obj, h, builder.WithPredicates(specChanged))
 }
 
 func queueKind() dependentKind[*chatv1alpha1.ChatQueue] {

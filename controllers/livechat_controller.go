@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -17,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -28,6 +30,8 @@ import (
 // runtime configuration, and renders the runtime workload with server-side apply.
 type LiveChatReconciler struct {
 	client.Client
+	// Secrets reads referenced Secrets from the API: the operator does not cache them.
+	Secrets  client.Reader
 	Recorder events.EventRecorder
 	Options  RuntimeOptions
 	metrics  *operatorMetrics
@@ -83,8 +87,9 @@ func (r *LiveChatReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	return ctrl.Result{}, nil
 }
 
-// gather reads the LiveChat's namespace from the cache. The lists share the cache's
-// objects (no deep copy): Compile only reads its inputs.
+// gather reads the LiveChat's namespace from the cache, and from the API the Secrets
+// that the LiveChat and its objects reference, for their key names. The lists share the
+// cache's objects (no deep copy): Compile only reads its inputs.
 func (r *LiveChatReconciler) gather(ctx context.Context, lc *chatv1alpha1.LiveChat) (config.Input, error) {
 	opts := []client.ListOption{client.InNamespace(lc.Namespace), client.UnsafeDisableDeepCopy}
 	var (
@@ -92,23 +97,58 @@ func (r *LiveChatReconciler) gather(ctx context.Context, lc *chatv1alpha1.LiveCh
 		channels chatv1alpha1.ChannelList
 		groups   chatv1alpha1.OperatorGroupList
 		policies chatv1alpha1.NotificationPolicyList
-		secrets  corev1.SecretList
 	)
-	for _, l := range []client.ObjectList{&queues, &channels, &groups, &policies, &secrets} {
+	for _, l := range []client.ObjectList{&queues, &channels, &groups, &policies} {
 		if err := r.List(ctx, l, opts...); err != nil {
 			return config.Input{}, err
 		}
 	}
 	in := config.Input{LiveChat: lc, Queues: queues.Items, Channels: channels.Items, Groups: groups.Items,
-		Policies: policies.Items, Secrets: make(map[string][]string, len(secrets.Items))}
-	for _, s := range secrets.Items {
-		keys := make([]string, 0, len(s.Data))
-		for k := range s.Data {
-			keys = append(keys, k)
+		Policies: policies.Items, Secrets: map[string][]string{}}
+	read := map[string]bool{}
+	referencing := []client.Object{lc}
+	for i := range queues.Items {
+		referencing = append(referencing, &queues.Items[i])
+	}
+	for i := range channels.Items {
+		referencing = append(referencing, &channels.Items[i])
+	}
+	for i := range policies.Items {
+		referencing = append(referencing, &policies.Items[i])
+	}
+	for _, o := range referencing {
+		if liveChatOf(o) != lc.Name {
+			continue
 		}
-		in.Secrets[s.Name] = keys
+		for _, rf := range refsOf(o) {
+			name, isSecret := strings.CutPrefix(rf, ref("Secret", ""))
+			if !isSecret || read[name] {
+				continue
+			}
+			read[name] = true
+			keys, err := secretKeys(ctx, r.Secrets, lc.Namespace, name)
+			if err != nil {
+				return config.Input{}, err
+			}
+			if keys != nil {
+				in.Secrets[name] = keys
+			}
+		}
 	}
 	return in, nil
+}
+
+// secretKeys reads a Secret and returns its key names; nil when it does not exist.
+func secretKeys(ctx context.Context, c client.Reader, ns, name string) ([]string, error) {
+	var s corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	keys := make([]string, 0, len(s.Data))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // apply renders the runtime objects with server-side apply under one field manager.
@@ -205,8 +245,7 @@ func (r *LiveChatReconciler) mapLiveChats(ctx context.Context, obj client.Object
 }
 
 func (r *LiveChatReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	watch := builder.WithPredicates(specChanged)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("livechat").
 		For(&chatv1alpha1.LiveChat{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.ConfigMap{}).
@@ -216,11 +255,10 @@ func (r *LiveChatReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.PersistentVolumeClaim{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Watches(&chatv1alpha1.ChatQueue{}, mapBoth(r.mapLiveChats), watch).
-		Watches(&chatv1alpha1.Channel{}, mapBoth(r.mapLiveChats), watch).
-		Watches(&chatv1alpha1.NotificationPolicy{}, mapBoth(r.mapLiveChats), watch).
-		Watches(&chatv1alpha1.OperatorGroup{}, mapBoth(r.mapLiveChats), watch).
-		Watches(&corev1.Secret{}, mapBoth(r.mapLiveChats), watch).
-		Complete(r)
+		Owns(&policyv1.PodDisruptionBudget{})
+	for _, obj := range []client.Object{&chatv1alpha1.ChatQueue{}, &chatv1alpha1.Channel{},
+		&chatv1alpha1.NotificationPolicy{}, &chatv1alpha1.OperatorGroup{}, &corev1.Secret{}} {
+		b = watch(b, obj, handler.EnqueueRequestsFromMapFunc(r.mapLiveChats))
+	}
+	return b.Complete(r)
 }

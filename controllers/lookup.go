@@ -12,15 +12,16 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/config"
 )
 
-// cacheLookup implements config.Lookup over the manager's cache for one namespace.
-// Lookups are memoised for the length of one reconcile. The first error other than
+// cacheLookup implements config.Lookup over the manager's cache for one namespace, and
+// over the API for Secrets, which the operator does not cache. Lookups are memoised for the length of one reconcile. The first error other than
 // NotFound is kept in err, so the reconcile can retry instead of reporting an object
 // as missing because the cache hiccupped.
 type cacheLookup struct {
-	ctx context.Context
-	c   client.Reader
-	ns  string
-	err error
+	ctx        context.Context
+	c          client.Reader
+	secretsAPI client.Reader
+	ns         string
+	err        error
 
 	liveChats map[string]*chatv1alpha1.LiveChat
 	queues    map[string]*chatv1alpha1.ChatQueue
@@ -31,8 +32,8 @@ type cacheLookup struct {
 
 var _ config.Lookup = (*cacheLookup)(nil)
 
-func newCacheLookup(ctx context.Context, c client.Reader, ns string) *cacheLookup {
-	return &cacheLookup{ctx: ctx, c: c, ns: ns,
+func newCacheLookup(ctx context.Context, c, secrets client.Reader, ns string) *cacheLookup {
+	return &cacheLookup{ctx: ctx, c: c, secretsAPI: secrets, ns: ns,
 		liveChats: map[string]*chatv1alpha1.LiveChat{}, queues: map[string]*chatv1alpha1.ChatQueue{},
 		channels: map[string]*chatv1alpha1.Channel{}, groups: map[string]*chatv1alpha1.OperatorGroup{},
 		secrets: map[string]map[string]bool{}}
@@ -77,7 +78,7 @@ func (l *cacheLookup) SecretKeys(name string) (map[string]bool, bool, bool) {
 	}
 	var s corev1.Secret
 	var keys map[string]bool
-	if err := l.c.Get(l.ctx, types.NamespacedName{Namespace: l.ns, Name: name}, &s); err != nil {
+	if err := l.secretsAPI.Get(l.ctx, types.NamespacedName{Namespace: l.ns, Name: name}, &s); err != nil {
 		if !apierrors.IsNotFound(err) && l.err == nil {
 			l.err = err
 		}

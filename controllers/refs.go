@@ -4,14 +4,12 @@ import (
 	"context"
 	"slices"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	k8sworkqueue "k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -135,7 +133,7 @@ func liveChatOf(obj client.Object) string {
 
 // kindOf names the kind of one of the objects switchboard watches.
 func kindOf(obj client.Object) string {
-	switch obj.(type) {
+	switch o := obj.(type) {
 	case *chatv1alpha1.LiveChat:
 		return "LiveChat"
 	case *chatv1alpha1.ChatQueue:
@@ -148,6 +146,9 @@ func kindOf(obj client.Object) string {
 		return "NotificationPolicy"
 	case *corev1.Secret:
 		return "Secret"
+	case *metav1.PartialObjectMetadata:
+		// A Secret from the metadata-only watch.
+		return o.Kind
 	}
 	return ""
 }
@@ -170,48 +171,19 @@ func referrers(ctx context.Context, c client.Reader, list client.ObjectList, obj
 	return out, nil
 }
 
-type workqueue = k8sworkqueue.TypedRateLimitingInterface[reconcile.Request]
-
 func requestFor(ns, name string) reconcile.Request {
 	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
 }
 
-// mapBoth is an event handler that maps the old and the new object of an update, so
-// an object that stops referencing something also triggers its former referrer.
-func mapBoth(fn func(context.Context, client.Object) []reconcile.Request) handler.EventHandler {
-	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue) { addAll(q, fn(ctx, e.Object)) },
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue) {
-			addAll(q, fn(ctx, e.ObjectOld))
-			addAll(q, fn(ctx, e.ObjectNew))
-		},
-		DeleteFunc:  func(ctx context.Context, e event.DeleteEvent, q workqueue) { addAll(q, fn(ctx, e.Object)) },
-		GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue) { addAll(q, fn(ctx, e.Object)) },
-	}
-}
-
-func addAll(q workqueue, reqs []reconcile.Request) {
-	for _, r := range reqs {
-		q.Add(r)
-	}
-}
-
-// specChanged passes creations, deletions and updates that change what an object says:
-// its generation for switchboard kinds, its set of keys for Secrets. Status writes and
-// Secret value rotations (which the runtime picks up itself) do not trigger anything.
+// specChanged passes creations, deletions and updates that can change what an object
+// says: a new generation for switchboard kinds, any new version of a Secret. Secrets are
+// watched as metadata only (the operator never holds their values), so a changed key
+// cannot be told from a rotated value without reading the Secret; the mapping then
+// reaches only the objects that reference it. Status writes and resyncs pass nothing.
 var specChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
-		if oldSecret, ok := e.ObjectOld.(*corev1.Secret); ok {
-			newSecret := e.ObjectNew.(*corev1.Secret)
-			if len(oldSecret.Data) != len(newSecret.Data) {
-				return true
-			}
-			for k := range oldSecret.Data {
-				if _, ok := newSecret.Data[k]; !ok {
-					return true
-				}
-			}
-			return false
+		if kindOf(e.ObjectNew) == "Secret" {
+			return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
 		}
 		return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration()
 	},

@@ -119,14 +119,15 @@ func replicas(lc *chatv1alpha1.LiveChat) int32 {
 	return 1
 }
 
-// runtimeRules is least privilege: the runtime reads its own ConfigMap and exactly the
-// Secrets its configuration names, and writes the status of its Channels and
-// NotificationPolicies. An empty resourceNames would mean "all", so a rule with no
-// names is left out rather than written empty.
+// runtimeRules is least privilege: the runtime watches its own ConfigMap and exactly
+// the Secrets its configuration names, each with an informer limited to that one name,
+// which lists and watches and never gets. An empty resourceNames would mean "all", so a
+// rule with no names is left out rather than written empty. Nothing else: a runtime that
+// writes status (a Channel's Connected condition) gets that rule with the change.
 func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConfiguration {
 	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("configmaps").WithResourceNames(ConfigMapName(lc)).
-			WithVerbs("get", "list", "watch"),
+			WithVerbs("list", "watch"),
 	}
 	var secrets []string
 	for _, s := range cfg.Secrets {
@@ -134,22 +135,7 @@ func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConf
 	}
 	if len(secrets) > 0 {
 		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("secrets").WithResourceNames(secrets...).
-			WithVerbs("get", "list", "watch"))
-	}
-	var channels, policies []string
-	for _, c := range cfg.Channels {
-		channels = append(channels, c.Name)
-	}
-	for _, p := range cfg.Policies {
-		policies = append(policies, p.Name)
-	}
-	if len(channels) > 0 {
-		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups(chatv1alpha1.GroupVersion.Group).
-			WithResources("channels/status").WithResourceNames(channels...).WithVerbs("get", "patch"))
-	}
-	if len(policies) > 0 {
-		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups(chatv1alpha1.GroupVersion.Group).
-			WithResources("notificationpolicies/status").WithResourceNames(policies...).WithVerbs("get", "patch"))
+			WithVerbs("list", "watch"))
 	}
 	return rules
 }

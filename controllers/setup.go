@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,39 +21,43 @@ import (
 )
 
 // CacheOptions keep the operator's memory proportional to what it manages: only the
-// children it rendered are cached, and Secrets are cached as their key names, without
-// values or annotations (kubectl's last-applied annotation would hold the values).
+// children it rendered are cached, nothing keeps managed fields, and Secrets are watched
+// as metadata only (see secretMetadata). Referenced Secrets are read from the API when a
+// reconcile needs their key names, and dropped when it ends.
 func CacheOptions() cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{"app.kubernetes.io/managed-by": FieldOwner})}
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.ConfigMap{}:             managed,
-		&corev1.ServiceAccount{}:        managed,
-		&corev1.Service{}:               managed,
-		&corev1.PersistentVolumeClaim{}: managed,
-		&rbacv1.Role{}:                  managed,
-		&rbacv1.RoleBinding{}:           managed,
-		&appsv1.Deployment{}:            managed,
-		&policyv1.PodDisruptionBudget{}: managed,
-		&corev1.Secret{}:                {Transform: secretKeysOnly},
-	}}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}:             managed,
+			&corev1.ServiceAccount{}:        managed,
+			&corev1.Service{}:               managed,
+			&corev1.PersistentVolumeClaim{}: managed,
+			&rbacv1.Role{}:                  managed,
+			&rbacv1.RoleBinding{}:           managed,
+			&appsv1.Deployment{}:            managed,
+			&policyv1.PodDisruptionBudget{}: managed,
+			// Applies to the metadata-only informer the controllers start for Secrets.
+			&corev1.Secret{}: {Transform: secretMetadata},
+		},
+	}
 }
 
-func secretKeysOnly(obj any) (any, error) {
-	s, ok := obj.(*corev1.Secret)
-	if !ok {
+// secretMetadata keeps what a Secret event needs to find the objects that reference it:
+// name, namespace, UID, resource version, labels. Annotations go, because kubectl's
+// last-applied-configuration annotation holds the values; so do managed fields, which
+// name every key. Should a whole Secret ever reach the cache, its data goes too.
+func secretMetadata(obj any) (any, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
 		return obj, nil
 	}
-	keys := make(map[string][]byte, len(s.Data))
-	for k := range s.Data {
-		keys[k] = nil
+	m.SetAnnotations(nil)
+	m.SetManagedFields(nil)
+	if s, ok := obj.(*corev1.Secret); ok {
+		s.Data, s.StringData = nil, nil
 	}
-	return &corev1.Secret{
-		TypeMeta: s.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID, ResourceVersion: s.ResourceVersion,
-			CreationTimestamp: s.CreationTimestamp, DeletionTimestamp: s.DeletionTimestamp, Labels: s.Labels},
-		Type: s.Type,
-		Data: keys,
-	}, nil
+	return obj, nil
 }
 
 // Setup registers the field index and every reconciler with the manager.
@@ -66,13 +70,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts RuntimeOptions) error {
 		}
 	}
 	metrics := newOperatorMetrics(mgr.GetCache(), ctrlmetrics.Registry)
-	lc := &LiveChatReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(FieldOwner), Options: opts, metrics: metrics}
+	// Secrets are read past the cache, from the API, and only those referenced.
+	c, secrets := mgr.GetClient(), mgr.GetAPIReader()
+	lc := &LiveChatReconciler{Client: c, Secrets: secrets, Recorder: mgr.GetEventRecorder(FieldOwner), Options: opts, metrics: metrics}
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
 		lc,
-		&dependentReconciler[*chatv1alpha1.ChatQueue]{Client: mgr.GetClient(), kind: queueKind()},
-		&dependentReconciler[*chatv1alpha1.Channel]{Client: mgr.GetClient(), kind: channelKind()},
-		&dependentReconciler[*chatv1alpha1.OperatorGroup]{Client: mgr.GetClient(), kind: groupKind()},
-		&dependentReconciler[*chatv1alpha1.NotificationPolicy]{Client: mgr.GetClient(), kind: policyKind()},
+		&dependentReconciler[*chatv1alpha1.ChatQueue]{Client: c, secrets: secrets, kind: queueKind()},
+		&dependentReconciler[*chatv1alpha1.Channel]{Client: c, secrets: secrets, kind: channelKind()},
+		&dependentReconciler[*chatv1alpha1.OperatorGroup]{Client: c, secrets: secrets, kind: groupKind()},
+		&dependentReconciler[*chatv1alpha1.NotificationPolicy]{Client: c, secrets: secrets, kind: policyKind()},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

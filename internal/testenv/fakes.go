@@ -124,9 +124,20 @@ func (d *DeploymentController) sync(ctx context.Context, dep *appsv1.Deployment)
 
 // CountingTransport counts the requests that change something (every method but GET,
 // HEAD and OPTIONS) sent through a rest.Config it wraps; the leader election lease's
-// renewals are the elected leader's heartbeat, not reconciling, and are left out.
+// renewals are the elected leader's heartbeat, not reconciling, and are left out. It
+// also keeps every request about Secrets, so tests can say what the operator read.
 type CountingTransport struct {
-	writes atomic.Int64
+	writes  atomic.Int64
+	mu      sync.Mutex
+	secrets []Request
+}
+
+// Request is one request sent to the API server.
+type Request struct {
+	Method string
+	Path   string // the URL path: /api/v1/namespaces/ns/secrets/name
+	Query  string // the URL's raw query: watch=true&...
+	Accept string // the Accept header, which asks for metadata only with ;as=PartialObjectMetadata
 }
 
 // Wrap installs the counter on cfg, which must not be in use yet.
@@ -140,6 +151,12 @@ func (c *CountingTransport) Wrap(cfg *rest.Config) *rest.Config {
 			default:
 				c.writes.Add(1)
 			}
+			if strings.HasPrefix(req.URL.Path, "/api/v1/") && strings.Contains(req.URL.Path, "/secrets") {
+				c.mu.Lock()
+				c.secrets = append(c.secrets, Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery,
+					Accept: req.Header.Get("Accept")})
+				c.mu.Unlock()
+			}
 			return rt.RoundTrip(req)
 		})
 	})
@@ -148,6 +165,13 @@ func (c *CountingTransport) Wrap(cfg *rest.Config) *rest.Config {
 
 // Writes returns the number of write requests so far.
 func (c *CountingTransport) Writes() int64 { return c.writes.Load() }
+
+// SecretRequests returns the requests about Secrets so far, oldest first.
+func (c *CountingTransport) SecretRequests() []Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Request(nil), c.secrets...)
+}
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,8 +20,9 @@ import (
 )
 
 // TestRuntimeInACluster runs the operator and a runtime against a real API server: the
-// runtime reads the ConfigMap the operator renders and the Secrets it names, and applies
-// a changed ConfigMap live.
+// runtime, as its own ServiceAccount under the Role the operator renders for it, reads
+// the ConfigMap the operator renders and the Secrets it names, and applies a changed
+// ConfigMap live. The Role allows that and nothing more.
 func TestRuntimeInACluster(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -53,7 +55,12 @@ func TestRuntimeInACluster(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	rt := startRuntime(t, &source.Kube{Config: env.Config, Namespace: ns, ConfigMap: cmKey.Name, Key: controllers.ConfigMapKey,
+	runtimeRBAC(t, env, ns)
+	asRuntime, err := env.ServiceAccountConfig(ctx, ns, controllers.RuntimeName("support"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := startRuntime(t, &source.Kube{Config: asRuntime, Namespace: ns, ConfigMap: cmKey.Name, Key: controllers.ConfigMapKey,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, t.TempDir())
 	// Operator tokens come from the Secret in the cluster.
 	var me struct{ Name string }
@@ -123,6 +130,61 @@ func TestRuntimeInACluster(t *testing.T) {
 	}
 	if code := call(t, "GET", rt.base+"/api/v1/me", alice, nil, nil); code != 401 {
 		t.Errorf("the old token still works after rotation: %d", code)
+	}
+}
+
+// runtimeRBAC asks the API server what the runtime's ServiceAccount may do under the
+// Role and RoleBinding the operator rendered: list and watch its ConfigMap and the
+// Secrets its configuration names, which is what its informers send, and nothing else.
+func runtimeRBAC(t *testing.T, env *testenv.Env, ns string) {
+	t.Helper()
+	sa := "system:serviceaccount:" + ns + ":" + controllers.RuntimeName("support")
+	core := func(verb, resource, name string) authorizationv1.ResourceAttributes {
+		return authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Resource: resource, Name: name}
+	}
+	status := func(resource, name string) authorizationv1.ResourceAttributes {
+		return authorizationv1.ResourceAttributes{Namespace: ns, Verb: "patch", Group: chatv1alpha1.GroupVersion.Group,
+			Resource: resource, Subresource: "status", Name: name}
+	}
+	elsewhere := core("list", "secrets", "support-operator-tokens")
+	elsewhere.Namespace = "default"
+	cases := []struct {
+		name    string
+		attrs   authorizationv1.ResourceAttributes
+		allowed bool
+	}{
+		{"list its ConfigMap", core("list", "configmaps", controllers.ConfigMapName("support")), true},
+		{"watch its ConfigMap", core("watch", "configmaps", controllers.ConfigMapName("support")), true},
+		{"list a Secret the configuration names", core("list", "secrets", "support-operator-tokens"), true},
+		{"watch a Secret the configuration names", core("watch", "secrets", "telegram-bot"), true},
+		{"get its ConfigMap, which its informer never does", core("get", "configmaps", controllers.ConfigMapName("support")), false},
+		{"get a Secret it names, which its informer never does", core("get", "secrets", "support-operator-tokens"), false},
+		{"list every ConfigMap", core("list", "configmaps", ""), false},
+		{"list every Secret", core("list", "secrets", ""), false},
+		{"watch a Secret nothing names", core("watch", "secrets", "unrelated"), false},
+		{"list the Secret in another namespace", elsewhere, false},
+		{"change its ConfigMap", core("patch", "configmaps", controllers.ConfigMapName("support")), false},
+		{"patch a Channel's status, which it does not write yet", status("channels", "website"), false},
+		{"patch a NotificationPolicy's status, which it does not write yet", status("notificationpolicies", "default"), false},
+	}
+	for _, c := range cases {
+		may := "may not "
+		if c.allowed {
+			may = "may "
+		}
+		t.Run("the runtime "+may+c.name, func(t *testing.T) {
+			review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: sa,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}, ResourceAttributes: &c.attrs}}
+			if err := env.Client.Create(context.Background(), review); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.allowed && !review.Status.Allowed:
+				t.Errorf("the runtime's Role does not allow it (%s), and the runtime needs it", review.Status.Reason)
+			case !c.allowed && review.Status.Allowed:
+				t.Errorf("the runtime's Role allows it (%s): it grants more than the runtime uses", review.Status.Reason)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
@@ -13,7 +14,10 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
@@ -21,15 +25,27 @@ import (
 )
 
 // TestManagerCommand runs `switchboard manager` as installed: its own process, flags,
-// probes, metrics and leader election against a real API server, reconciling the
-// samples to Ready, and leaving promptly on SIGTERM.
+// probes, metrics and leader election against a real API server, as its own
+// ServiceAccount with exactly the roles of config/rbac (the lease in its own namespace),
+// reconciling the samples to Ready, serving metrics only to callers allowed to read
+// them, and leaving promptly on SIGTERM.
 func TestManagerCommand(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer env.Stop()
-	kubeconfig, err := env.KubeConfig()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const operatorNS = "switchboard-system"
+	if err := env.InstallOperatorRBAC(ctx, operatorNS); err != nil {
+		t.Fatal(err)
+	}
+	asOperator, err := env.ServiceAccountConfig(ctx, operatorNS, testenv.OperatorServiceAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := testenv.KubeConfigOf(asOperator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,15 +53,13 @@ func TestManagerCommand(t *testing.T) {
 	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	if _, err := testenv.StartDeploymentController(ctx, env.Config); err != nil {
 		t.Fatal(err)
 	}
 	ns := env.Namespace(t)
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(switchboardBinary(t), "manager", "--metrics-bind-address", metricsAddr,
-		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", ns,
+		"--health-probe-bind-address", probeAddr, "--leader-elect", "--leader-election-namespace", operatorNS,
 		"--runtime-image", "registry.example.com/switchboard:e2e")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+path)
 	var logs strings.Builder
@@ -92,10 +106,7 @@ func TestManagerCommand(t *testing.T) {
 			t.Fatalf("the LiveChat did not become Ready; the manager's log:\n%s", logs.String())
 		}
 	}
-	code, body := get("http://" + metricsAddr + "/metrics")
-	if code != http.StatusOK || !strings.Contains(body, "switchboard_operator_") || !strings.Contains(body, "controller_runtime_reconcile_total") {
-		t.Errorf("metrics: %d, switchboard_operator_ and controller-runtime families expected", code)
-	}
+	scrapeMetrics(t, env, "https://"+metricsAddr+"/metrics", logs.String)
 
 	// SIGTERM: the manager releases its lease and exits cleanly.
 	start := time.Now()
@@ -113,10 +124,75 @@ func TestManagerCommand(t *testing.T) {
 	}
 	// It gave the lease up, so a successor takes over without waiting for it to expire.
 	var lease coordinationv1.Lease
-	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "switchboard-manager.chat.switchboard.dev"}, &lease); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: operatorNS, Name: "switchboard-manager.chat.switchboard.dev"}, &lease); err != nil {
 		t.Fatalf("the leader election lease: %v", err)
 	}
 	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
 		t.Errorf("the lease is still held by %q after the manager stopped", *h)
+	}
+}
+
+// scrapeMetrics checks who may read the operator's metrics: only a caller whose token
+// the API server authenticates and whose roles allow get on /metrics, as the
+// switchboard-metrics-reader ClusterRole does. The endpoint serves HTTPS only.
+func scrapeMetrics(t *testing.T, env *testenv.Env, url string, logs func() string) {
+	t.Helper()
+	ctx := context.Background()
+	const ns = "monitoring"
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prometheus"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nosy"}},
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-reads-switchboard-metrics"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "switchboard-metrics-reader"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "prometheus"}}},
+	}
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := func(sa string) string {
+		cfg, err := env.ServiceAccountConfig(ctx, ns, sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.BearerToken
+	}
+	// The endpoint's certificate is self-signed: it encrypts, and the token proves who asks.
+	httpc := &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec
+	cases := []struct {
+		name  string
+		token string
+		code  int
+	}{
+		{"a scraper bound to switchboard-metrics-reader", token("prometheus"), http.StatusOK},
+		{"a caller without a token", "", http.StatusUnauthorized},
+		{"a ServiceAccount without the role", token("nosy"), http.StatusForbidden},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			res, err := httpc.Do(req)
+			if err != nil {
+				t.Fatalf("scraping over HTTPS: %v", err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != c.code {
+				t.Fatalf("status %d, want %d: %s\nthe manager's log:\n%s", res.StatusCode, c.code, body, logs())
+			}
+			if c.code == http.StatusOK && (!strings.Contains(string(body), "switchboard_operator_") ||
+				!strings.Contains(string(body), "controller_runtime_reconcile_total")) {
+				t.Errorf("switchboard_operator_ and controller-runtime families expected")
+			}
+		})
 	}
 }
