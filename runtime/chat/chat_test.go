@@ -71,7 +71,7 @@ func (h *harness) open(cfg *config.Config, dir string) *harness {
 		h.t.Fatal(err)
 	}
 	h.s = s
-	h.e = chat.New(s, h.hub, cfg, chat.Options{Now: h.clock.Now, Manual: true})
+	h.e = chat.New(s, h.hub, cfg, chat.Manual(chat.Options{Now: h.clock.Now}))
 	h.e.OnEvent(func(n chat.Notification) {
 		h.mu.Lock()
 		h.events = append(h.events, n)

@@ -153,21 +153,21 @@ func (e *Engine) runDeadlines(ctx context.Context) {
 			return
 		case <-e.deadlines.wake:
 		case <-timer.C:
-			if err := e.FireDue(ctx); err != nil && ctx.Err() == nil {
+			if err := e.fireDue(ctx); err != nil && ctx.Err() == nil {
 				e.log.Error("firing deadlines", "error", err)
 			}
 		}
 	}
 }
 
-// FireDue handles every deadline that is due: an assigned chat nobody accepted goes to
+// fireDue handles every deadline that is due: an assigned chat nobody accepted goes to
 // the next operator and the one who let it lapse becomes inactive; a chat whose last
 // outgoing message is older than the queue's completion timeout closes.
 //
 // A deadline that fails (the store is unreachable, say) is looked at again after
 // deadlineRetry, so no chat is left assigned or open for good; a conflict means the
 // chat moved on, and it is looked at again at once to track where it is now.
-func (e *Engine) FireDue(ctx context.Context) error {
+func (e *Engine) fireDue(ctx context.Context) error {
 	now := e.now()
 	var errs []error
 	for _, id := range e.deadlines.due(now) {

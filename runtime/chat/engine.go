@@ -58,14 +58,13 @@ type Options struct {
 	Now     func() time.Time
 	Metrics *Metrics
 	Log     *slog.Logger
-	// Manual leaves routing and deadlines to the caller (Settle, FireDue), for tests
-	// that drive a fake clock. Otherwise they run in the background.
-	Manual bool
+	// manual leaves routing and deadlines to the caller, for tests that drive a fake
+	// clock (export_test.go).
+	manual bool
 }
 
-// New returns an engine serving cfg from s, publishing live events to h. Unless
-// opts.Manual, it routes waiting chats and fires stored deadlines in the background
-// until Close.
+// New returns an engine serving cfg from s, publishing live events to h. It routes
+// waiting chats and fires stored deadlines in the background until Close.
 func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics, log: opts.Log,
 		dispatch: newDispatcher(), deadlines: newDeadlines()}
@@ -85,7 +84,7 @@ func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	if err := e.loadDeadlines(ctx); err != nil {
 		e.log.Error("loading stored deadlines", "error", err)
 	}
-	if !opts.Manual {
+	if !opts.manual {
 		e.background(func() { e.runDispatcher(ctx) })
 		e.background(func() { e.runDeadlines(ctx) })
 		e.markAll()

@@ -36,7 +36,7 @@ func TestAFailedDeadlineIsTriedAgain(t *testing.T) {
 	}
 	defer s.Close()
 	flaky := &flakyStore{Store: s}
-	e := chat.New(flaky, hub.New(), samples(t), chat.Options{Now: clk.Now, Manual: true})
+	e := chat.New(flaky, hub.New(), samples(t), chat.Manual(chat.Options{Now: clk.Now}))
 	defer e.Close()
 	if _, err := e.SetPresence(ctx, "alice", store.PresenceOnline, nil); err != nil {
 		t.Fatal(err)
