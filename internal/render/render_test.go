@@ -113,19 +113,33 @@ func TestRenderReportsProblemsWithTheirFiles(t *testing.T) {
 }
 
 func TestRenderRefusesWhatTheAPIServerWould(t *testing.T) {
-	// An enum the CRD does not allow: the YAML decodes, the API server refuses it.
-	dir := samplesWith(t, "chatqueues.yaml", "rule: AllAgents", "rule: RoundRobin")
-	code, out, errOut := run(t, Options{Paths: []string{dir}})
-	if code != 1 {
-		t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
+	tests := []struct {
+		name     string
+		old, new string
+		wantLine string
+	}{
+		{"an enum the CRD does not allow", "rule: AllAgents", "rule: RoundRobin",
+			`ChatQueue accounting: the API server refuses it: spec.routing.rule: Unsupported value: "RoundRobin"`},
+		{"a name that is no DNS-1123 subdomain", "name: accounting\n", "name: Accounting_Team\n",
+			`ChatQueue Accounting_Team: the API server refuses it: metadata.name: Invalid value: "Accounting_Team": a lowercase RFC 1123 subdomain`},
 	}
-	wantLine := filepath.Join(dir, "chatqueues.yaml") + `#2: ChatQueue accounting: the API server refuses it: spec.routing.rule: Unsupported value: "RoundRobin"`
-	if !strings.Contains(errOut, wantLine) {
-		t.Errorf("stderr lacks %q:\n%s", wantLine, errOut)
-	}
-	// The refused queue is left out, as it would be missing from the cluster.
-	if strings.Contains(out, `"name": "accounting"`) || !strings.Contains(out, `"name": "first-line"`) {
-		t.Error("the output must leave out the refused queue and keep the rest")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The YAML decodes; the API server refuses the queue.
+			dir := samplesWith(t, "chatqueues.yaml", tt.old, tt.new)
+			code, out, errOut := run(t, Options{Paths: []string{dir}})
+			if code != 1 {
+				t.Fatalf("exit %d, want 1; stderr: %s", code, errOut)
+			}
+			wantLine := filepath.Join(dir, "chatqueues.yaml") + "#2: " + tt.wantLine
+			if !strings.Contains(errOut, wantLine) {
+				t.Errorf("stderr lacks %q:\n%s", wantLine, errOut)
+			}
+			// The refused queue is left out, as it would be missing from the cluster.
+			if strings.Contains(out, `"name": "accounting"`) || !strings.Contains(out, `"name": "first-line"`) {
+				t.Error("the output must leave out the refused queue and keep the rest")
+			}
+		})
 	}
 }
 

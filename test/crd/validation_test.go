@@ -94,7 +94,30 @@ func invalidObjects() []invalidCase {
 		}
 	}
 
+	const dnsSubdomain = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+
 	return []invalidCase{
+		// Object names, as the API server checks them for every custom resource: a
+		// DNS-1123 subdomain of at most 253 characters.
+		{"OperatorGroup name with an underscore", group(func(o *chatv1alpha1.OperatorGroup) { o.Name = "Auditors_Team" }),
+			"metadata.name", dnsSubdomain},
+		{"OperatorGroup name in uppercase", group(func(o *chatv1alpha1.OperatorGroup) { o.Name = "FirstLine" }),
+			"metadata.name", dnsSubdomain},
+		{"ChatQueue name starting with a dash", queue(func(o *chatv1alpha1.ChatQueue) { o.Name = "-first-line" }),
+			"metadata.name", dnsSubdomain},
+		{"Channel name over 253 characters", channel("website", func(o *chatv1alpha1.Channel) { o.Name = strings.Repeat("website", 37) }),
+			"metadata.name", "must be no more than 253 characters"},
+		{"LiveChat name in uppercase (refused by the schema's rule too)", liveChat(func(o *chatv1alpha1.LiveChat) { o.Name = "Support" }),
+			"metadata.name", dnsSubdomain},
+		{"NotificationPolicy generateName in uppercase", policy(func(o *chatv1alpha1.NotificationPolicy) { o.Name, o.GenerateName = "", "Support-" }),
+			"metadata.generateName", dnsSubdomain},
+		{"OperatorGroup with neither name nor generateName", group(func(o *chatv1alpha1.OperatorGroup) { o.Name = "" }),
+			"metadata.name", "name or generateName is required"},
+		{"LiveChat with neither name nor generateName (its name rule is not checked)", liveChat(func(o *chatv1alpha1.LiveChat) { o.Name = "" }),
+			"<nil>", "some validation rules were not checked because the object was invalid"},
+		{"label value with a space", queue(func(o *chatv1alpha1.ChatQueue) { o.Labels = map[string]string{"team": "first line"} }),
+			"metadata.labels", "a valid label must be an empty string or consist of alphanumeric characters"},
+
 		// LiveChat
 		{"simultaneous chats below 1", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Defaults.SimultaneousChats = -1 }),
 			"spec.defaults.simultaneousChats", "should be greater than or equal to 1"},
@@ -170,6 +193,12 @@ func invalidObjects() []invalidCase {
 			o.Spec.Type, o.Spec.WebWidget = chatv1alpha1.ChannelSMS, nil
 			o.Spec.SMS = &chatv1alpha1.SMSChannel{AccountSID: "AC123", AuthTokenSecretRef: secretKey("twilio", "authToken"), From: "+15005550006"}
 		}), "spec.sms.accountSID", "should match '^AC[0-9a-fA-F]{32}$'"},
+		{"SMS with a malformed account SID and no sender (the schema's rules still run)", channel("website", func(o *chatv1alpha1.Channel) {
+			o.Spec.Type, o.Spec.WebWidget = chatv1alpha1.ChannelSMS, nil
+			o.Spec.SMS = &chatv1alpha1.SMSChannel{AccountSID: "AC123", AuthTokenSecretRef: secretKey("twilio", "authToken")}
+		}), "spec.sms", "set sms.from (a phone number) or sms.messagingServiceSID"},
+		{"internal channel whose client groups are left empty (null)", channel("staff-helpdesk", func(o *chatv1alpha1.Channel) { o.Spec.Internal.ClientGroups = nil }),
+			"spec.internal.clientGroups", "Required value"},
 		{"internal channel with a bot", channel("staff-helpdesk", func(o *chatv1alpha1.Channel) {
 			o.Spec.Bot = &chatv1alpha1.BotSpec{Webhook: chatv1alpha1.WebhookEndpoint{URL: "https://bot.example.com", SecretRef: ptr.To(secretKey("bot", "key"))}}
 		}), "spec.bot", "internal channels serve employees and take no bot"},
