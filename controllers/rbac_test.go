@@ -29,21 +29,21 @@ type allowed struct {
 	why       string
 }
 
-// grants expands allow-list lines into "verb group/resource" (or "verb URL") strings.
-func grants(lines []allowed) []string {
-	var out []string
+// grants expands allow-list lines into "verb group/resource" (or "verb URL") strings,
+// each with the reason it is allowed.
+func grants(lines []allowed) map[string]string {
+	out := map[string]string{}
 	for _, l := range lines {
 		for _, v := range l.verbs {
 			for _, r := range l.resources {
-				out = append(out, v+" "+l.group+"/"+r)
+				out[v+" "+l.group+"/"+r] = l.why
 			}
 			for _, u := range l.urls {
-				out = append(out, v+" "+u)
+				out[v+" "+u] = l.why
 			}
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // grantsOf expands RBAC rules the same way; a resource name limit is kept as [names].
@@ -161,13 +161,13 @@ func TestOperatorRBACIsTheAllowList(t *testing.T) {
 			slices.Sort(got)
 			got = slices.Compact(got)
 			for _, g := range got {
-				if !slices.Contains(want, g) {
+				if _, ok := want[g]; !ok {
 					t.Errorf("config/rbac grants %q, which the allow-list does not: remove the rule, or add it to the allow-list with the reason", g)
 				}
 			}
-			for _, w := range want {
+			for w, why := range want {
 				if !slices.Contains(got, w) {
-					t.Errorf("the allow-list has %q, which config/rbac does not grant", w)
+					t.Errorf("the allow-list has %q (%s), which config/rbac does not grant", w, why)
 				}
 			}
 		})
