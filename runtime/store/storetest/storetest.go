@@ -41,6 +41,7 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 		{"concurrent messages keep a gapless order", testConcurrentMessages},
 		{"presence", testPresence},
 		{"claims respect the operator's limit, across handles", testClaims},
+		{"accepting a held chat is not a new assignment", testReclaim},
 		{"routing's claims need an online, active operator", testRoutedClaims},
 		{"changes too large to carry are still announced", testLargeChanges},
 		{"completion deadlines ride on messages", testCompletionDeadlines},
@@ -431,62 +432,6 @@ func claim(operator string, limit int) store.Transition {
 	return store.Transition{Change: func(c *store.Conversation) {
 		c.State, c.Operator, c.LastOperator = store.StateAssigned, operator, operator
 	}, Claim: &store.Claim{Operator: operator, Limit: limit}}
-}
-
-func testClaims(t *testing.T, open Opener) {
-	s1, s2 := open(t), open(t)
-	// 40 queued chats, 4 operators with a limit of 3, claims racing through two handles.
-	var convs []store.Conversation
-	for i := range 40 {
-		convs = append(convs, conversation(t, s1, fmt.Sprintf("cl-%d", i), "first-line", store.StateQueued))
-	}
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := []store.Store{s1, s2}[g%2]
-			op := fmt.Sprintf("op%d", g%4)
-			for _, c := range convs {
-				tr := claim(op, 3)
-				tr.ID, tr.Version = c.ID, c.Version
-				if _, err := s.Transition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrLimit) {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	loads := must[map[string]int](t)(s1.Loads(ctx))
-	total := 0
-	for op, n := range loads {
-		if n > 3 {
-			t.Errorf("%s holds %d chats, over the limit of 3", op, n)
-		}
-		total += n
-	}
-	if total != 12 {
-		t.Errorf("%d chats claimed, want 12 (4 operators × 3)", total)
-	}
-	ops := must[[]store.Operator](t)(s1.Operators(ctx))
-	for _, o := range ops {
-		if o.LastAssignedAt == nil {
-			t.Errorf("%s has no last assignment time", o.Name)
-		}
-	}
-	// Claiming a chat one already holds (accepting it) does not count it twice, nor
-	// does it count as a new assignment for the tie-break.
-	held := must[[]store.Conversation](t)(s1.Conversations(ctx, store.ConversationFilter{Operator: "op0"}))
-	before := lastAssigned(t, s1, "op0")
-	time.Sleep(5 * time.Millisecond)
-	tr := claim("op0", 3)
-	tr.ID, tr.Version = held[0].ID, held[0].Version
-	if _, err := s1.Transition(ctx, tr); err != nil {
-		t.Errorf("re-claiming a held chat at the limit: %v", err)
-	}
-	if after := lastAssigned(t, s1, "op0"); !after.Equal(before) {
-		t.Errorf("accepting a held chat moved the last assignment time from %v to %v", before, after)
-	}
 }
 
 func lastAssigned(t *testing.T, s store.Store, operator string) time.Time {
