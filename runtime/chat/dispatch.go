@@ -275,7 +275,6 @@ func (e *Engine) Position(ctx context.Context, c store.Conversation) (int, error
 	return 0, nil
 }
 
-
 // setActive changes only whether an operator gets new chats, keeping their presence.
 func (e *Engine) setActive(ctx context.Context, operator string, active bool) error {
 	_, err := e.store.SetPresence(ctx, operator, "", &active)
