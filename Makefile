@@ -64,6 +64,10 @@ lint: golangci-lint ## Run golangci-lint (and gofmt check).
 test: envtest ## Run all tests against a real kube-apiserver and etcd (envtest).
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_ASSETS))" go test $(GO_TEST_FLAGS) $(PKG)
 
+.PHONY: test-race
+test-race: ## Run the runtime's tests under the race detector (CI runs it after `make test`).
+	go test -race $(GO_TEST_FLAGS) ./runtime/...
+
 .PHONY: bench
 bench: bench-operator bench-runtime bench-routing ## Run every benchmark (prints figures; see docs/benchmarks.md).
 
