@@ -103,8 +103,12 @@ func (e *Env) ServiceAccountConfig(ctx context.Context, ns, name string) (*rest.
 	if err != nil {
 		return nil, fmt.Errorf("a token for ServiceAccount %s/%s: %w", ns, name, err)
 	}
-	return &rest.Config{Host: e.Config.Host, APIPath: e.Config.APIPath,
-		TLSClientConfig: rest.TLSClientConfig{CAData: e.Config.CAData}, BearerToken: tr.Status.Token}, nil
+	// The control plane's settings (its CA, and envtest's generous client-side rate
+	// limits, which a throttled operator would otherwise trip over) without its admin
+	// credentials.
+	cfg := rest.AnonymousClientConfig(e.Config)
+	cfg.BearerToken = tr.Status.Token
+	return cfg, nil
 }
 
 // KubeConfigOf writes cfg, a config with a bearer token such as ServiceAccountConfig
