@@ -46,34 +46,36 @@ func routingConfig(b *testing.B) *config.Config {
 }
 
 // decisions times routing.PickAvailable alone: 10,000 decisions among 1,000 online
-// operators, each decision seeing the loads the previous ones left.
+// operators, each decision seeing the loads the previous ones left. Only the calls are
+// timed: the rate is decisions over the summed time of the calls, and the bookkeeping
+// between them (giving the chosen operator one more chat) is left out.
 func decisions() {
 	cands := make([]routing.Candidate, routingOperators)
+	index := make(map[string]int, routingOperators)
 	base := time.Now()
 	for i := range cands {
 		last := base.Add(-time.Duration(i) * time.Second)
 		cands[i] = routing.Candidate{Name: fmt.Sprintf("op%04d", i), Online: true, Active: true, Limit: 10, LastAssigned: &last}
+		index[cands[i].Name] = i
 	}
 	lat := make([]time.Duration, 0, routingChats)
-	start := time.Now()
+	var total time.Duration
 	for i := range routingChats {
 		t0 := time.Now()
 		name, ok := routing.PickAvailable(cands, nil)
-		lat = append(lat, time.Since(t0))
+		d := time.Since(t0)
+		lat = append(lat, d)
+		total += d
 		if !ok {
 			panic("no pick")
 		}
-		for j := range cands {
-			if cands[j].Name == name {
-				cands[j].Load++
-				now := base.Add(time.Duration(i) * time.Millisecond)
-				cands[j].LastAssigned = &now
-			}
-		}
+		c := &cands[index[name]]
+		c.Load++
+		now := base.Add(time.Duration(i) * time.Millisecond)
+		c.LastAssigned = &now
 	}
-	elapsed := time.Since(start)
-	fmt.Printf("  decisions alone: %.0f/s, latency p50 %v p99 %v (1,000 online operators, 10,000 chats)\n",
-		routingChats/elapsed.Seconds(), percentileDur(lat, .5), percentileDur(lat, .99))
+	fmt.Printf("  decisions alone: %.0f/s (%d calls of routing.PickAvailable in %v, bookkeeping between them not counted), latency p50 %v p99 %v (1,000 online operators, 10,000 chats)\n",
+		routingChats/total.Seconds(), routingChats, total.Round(time.Millisecond), percentileDur(lat, .5), percentileDur(lat, .99))
 }
 
 // committed routes 10,000 waiting chats to 1,000 operators through the engine and the
