@@ -128,6 +128,11 @@ type Message struct {
 	// transaction, so a bot's answer racing a handover never lands after it. Not
 	// persisted with the message.
 	BotAnswer bool `json:"-"`
+	// Jobs are enqueued in the outbox in the message's transaction, so a reply and
+	// its send commit together or not at all. A job without a Key is ordered by the
+	// conversation, one without an IdempotencyKey gets one from its kind and the
+	// message's id; MessageID is set to the message's. Not persisted with the message.
+	Jobs []Job `json:"-"`
 }
 
 // Presence of an operator.
@@ -173,6 +178,8 @@ const (
 	// to the database was lost and is back), so whatever a subscriber keeps from the
 	// feed must be read afresh.
 	ChangeResync ChangeKind = "resync"
+	// ChangeJobs carries nothing: outbox jobs were enqueued, so workers look for them.
+	ChangeJobs ChangeKind = "jobs"
 )
 
 // Change announces one committed write.
@@ -262,4 +269,112 @@ type Store interface {
 	// goroutine. It returns a function that stops the subscription.
 	Subscribe(fn func(Change)) (cancel func())
 	Close() error
+}
+
+// JobState is where an outbox job stands.
+type JobState string
+
+// Job states. A pending job is waiting or being sent; done and failed are final.
+const (
+	JobPending JobState = "pending"
+	JobDone    JobState = "done"
+	JobFailed  JobState = "failed"
+)
+
+// Job is one durable send of the outbox (package outbox): a reply to a messenger, a
+// notification delivery. The store keeps jobs; the outbox sends them.
+type Job struct {
+	ID int64 `json:"id"`
+	// Kind names the handler, such as "channel.send" or "notify.deliver".
+	Kind string `json:"kind"`
+	// Key orders jobs: those of one key run one at a time, in the order enqueued,
+	// the next only once the one before is done or has failed for good. A
+	// conversation, a recipient.
+	Key string `json:"key"`
+	// Limiter names a rate-limit bucket shared across keys, such as a bot or a sender
+	// number; empty for none.
+	Limiter string `json:"limiter,omitempty"`
+	// IdempotencyKey is unique among jobs: enqueueing it again does nothing.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// Payload is JSON for the handler. It must hold no secrets: the store keeps it.
+	Payload []byte `json:"payload"`
+	// MessageID is the message the job sends, when it was enqueued with one.
+	MessageID int64 `json:"messageID,omitempty"`
+	// MaxAttempts overrides the kind's limit when positive.
+	MaxAttempts int      `json:"maxAttempts,omitempty"`
+	State       JobState `json:"state"`
+	// Attempts counts the claims of the job: a send that never reported counts.
+	Attempts int `json:"attempts"`
+	// RunAt is when the job is due: when enqueued, not before; then the next attempt.
+	// A claimed job's RunAt is when its lease ends: it is due again then, should its
+	// worker have died.
+	RunAt     time.Time `json:"runAt"`
+	LastError string    `json:"lastError,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	// FinishedAt is when the job became done or failed.
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// Owner is the worker that claimed the job last, until it finishes it.
+	Owner string `json:"owner,omitempty"`
+}
+
+// JobClaim asks for due jobs.
+type JobClaim struct {
+	// Owner identifies the claiming worker; finishing a job requires it.
+	Owner string
+	// Kinds the worker handles; jobs of other kinds are left alone.
+	Kinds []string
+	Limit int
+	// Lease is how long the jobs stay claimed: a worker that has not finished one by
+	// then is taken for dead, and the job is claimed again.
+	Lease time.Duration
+}
+
+// JobResult is the outcome of a claimed job.
+type JobResult struct {
+	ID int64
+	// Owner and Key as claimed.
+	Owner string
+	Key   string
+	// State is JobDone, JobFailed, or JobPending to try again at RunAt.
+	State JobState
+	RunAt time.Time
+	// Error is the attempt's error, free of secrets.
+	Error string
+	// Unattempted gives the claim's attempt back: the job was not sent (a rate limit
+	// held it back, or the worker stopped).
+	Unattempted bool
+}
+
+// JobStats describes the pending jobs of one kind.
+type JobStats struct {
+	Kind    string
+	Pending int
+	// OldestCreatedAt is when the oldest pending job was enqueued.
+	OldestCreatedAt time.Time
+}
+
+// Jobs is the outbox's durable queue, kept by the store so that jobs commit with the
+// changes that cause them.
+type Jobs interface {
+	// Enqueue stores jobs in one transaction and returns how many were new: a job
+	// whose IdempotencyKey is stored already is dropped.
+	Enqueue(ctx context.Context, jobs ...Job) (enqueued int, err error)
+	// Job returns the job with the idempotency key.
+	Job(ctx context.Context, idempotencyKey string) (Job, error)
+	// ClaimJobs leases up to c.Limit due jobs, at most one per key (the oldest
+	// unfinished one), counting an attempt for each; jobs another worker holds under
+	// an unexpired lease are skipped.
+	ClaimJobs(ctx context.Context, c JobClaim) ([]Job, error)
+	// FinishJobs records outcomes in one transaction. An outcome whose owner no
+	// longer holds the job (its lease expired and another worker claimed it) is
+	// ignored; applied reports, per result, whether it was recorded.
+	FinishJobs(ctx context.Context, results []JobResult) (applied []bool, err error)
+	// NextJobAt is when the earliest pending job of the kinds becomes due (or, if
+	// claimed, its lease ends); ok is false when none is pending.
+	NextJobAt(ctx context.Context, kinds []string) (at time.Time, ok bool, err error)
+	// JobStats counts the pending jobs by kind.
+	JobStats(ctx context.Context) ([]JobStats, error)
+	// PruneJobs deletes up to limit done and failed jobs finished before t; their
+	// idempotency keys may be enqueued again after.
+	PruneJobs(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -318,6 +318,9 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			return err
 		}
 		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
+		if err := db.enqueueForMessage(ctx, tx, &m, &changes); err != nil {
+			return err
+		}
 		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {
 			// Replicas schedule deadlines from conversation changes: announce it.
 			c, err := scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), m.ConversationID))

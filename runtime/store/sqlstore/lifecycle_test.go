@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -223,8 +224,13 @@ func TestMigratesADatabaseFromBeforeGoose(t *testing.T) {
 			if err := old.QueryRowContext(ctx, `SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
 				t.Fatal(err)
 			}
-			if applied != 3 {
-				t.Fatalf("goose records %d migrations, want 3 (two adopted, one applied)", applied)
+			// Two adopted, every later one applied.
+			files, err := filepath.Glob("migrations/" + dialect + "/*.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied != len(files) {
+				t.Fatalf("goose records %d migrations, want %d (two adopted, the rest applied)", applied, len(files))
 			}
 		})
 	}

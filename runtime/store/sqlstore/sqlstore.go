@@ -50,6 +50,10 @@ type DB struct {
 	// notify publishes changes inside a transaction (PostgreSQL).
 	notify func(ctx context.Context, tx *sql.Tx, payload []byte) error
 	closer func() error
+	// instance names this opening of the database in outbox leases; outbox keeps
+	// the outbox's statements prepared (outbox.go).
+	instance string
+	outbox   outboxState
 }
 
 var _ store.Store = (*DB)(nil)
@@ -66,7 +70,7 @@ type Options struct {
 }
 
 func newDB(d dialect, write, read *sql.DB, opts Options) *DB {
-	db := &DB{d: d, write: write, read: read, now: opts.Now, subs: map[int]func(store.Change){}}
+	db := &DB{d: d, write: write, read: read, now: opts.Now, subs: map[int]func(store.Change){}, instance: newInstance()}
 	if db.now == nil {
 		db.now = time.Now
 	}
