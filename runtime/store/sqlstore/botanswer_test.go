@@ -16,15 +16,7 @@ func TestBotAnswerLandsOnlyWhileTheBotHoldsTheChat(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := mustOpen(t, b)
-			contact, err := s.UpsertContact(ctx, store.Contact{ID: "c1", Channel: "website", ExternalID: "c1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			conv, err := s.CreateConversation(ctx, store.Conversation{ID: "conv", Channel: "website", Queue: "support",
-				ContactID: contact.ID, State: store.StateBot}, store.Activity{Type: "ChatStarted"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conv := seedConversation(t, s, store.StateBot)
 			answer := store.Message{ConversationID: conv.ID, Direction: store.DirectionOut, AuthorKind: "bot", Text: "hi", BotAnswer: true}
 			if _, _, err := s.AppendMessage(ctx, "website", answer); err != nil {
 				t.Fatalf("a bot answer while the bot holds the chat: %v", err)

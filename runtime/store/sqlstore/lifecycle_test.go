@@ -43,6 +43,23 @@ func backends(t *testing.T) []backend {
 	}
 }
 
+// seedConversation stores contact c1 on the website channel with one conversation,
+// "conv", in state.
+func seedConversation(t *testing.T, s store.Store, state store.State) store.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	contact, err := s.UpsertContact(ctx, store.Contact{ID: "c1", Channel: "website", ExternalID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, store.Conversation{ID: "conv", Channel: "website", Queue: "support",
+		ContactID: contact.ID, State: state}, store.Activity{Type: "ChatStarted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conv
+}
+
 func mustOpen(t *testing.T, b backend) store.Store {
 	t.Helper()
 	s, err := b.open(t)
@@ -116,15 +133,7 @@ func TestWritesRacingCloseFailCleanly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			contact, err := s.UpsertContact(ctx, store.Contact{ID: "c1", Channel: "website", ExternalID: "c1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			conv, err := s.CreateConversation(ctx, store.Conversation{ID: "conv", Channel: "website", Queue: "support",
-				ContactID: contact.ID, State: store.StateQueued}, store.Activity{Type: "ChatStarted"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conv := seedConversation(t, s, store.StateQueued)
 			var wg sync.WaitGroup
 			panics := make(chan any, 8)
 			stored := make([]int, 8)
