@@ -126,8 +126,9 @@ func (e *Engine) BotReply(ctx context.Context, channel, credential, id, text str
 	if err != nil {
 		return store.Message{}, err
 	}
-	m, _, err := e.store.AppendMessage(ctx, ch.Name, store.Message{ConversationID: c.ID, Direction: store.DirectionOut,
-		AuthorKind: "bot", Text: text, BotAnswer: true})
+	m := store.Message{ConversationID: c.ID, Direction: store.DirectionOut, AuthorKind: "bot", Text: text, BotAnswer: true}
+	e.outbound(ch, c, &m)
+	m, _, err = e.store.AppendMessage(ctx, ch.Name, m)
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) {
 		return store.Message{}, Conflict("the bot no longer holds this chat: it was handed over")
 	}

@@ -43,6 +43,7 @@ type Engine struct {
 	deadlines *deadlines
 	notify    notifiers
 	secrets   atomic.Pointer[Secrets]
+	outgoing  func(ch *config.Channel, conv store.Conversation, m *store.Message)
 	stop      func()
 	onResync  atomic.Pointer[func()]
 	cancel    context.CancelFunc
@@ -58,6 +59,9 @@ type Options struct {
 	Now     func() time.Time
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Outbound, when set, is given every message to a contact before it is stored, to
+	// add the jobs that send it to the contact's messenger (channels.Manager.Outbound).
+	Outbound func(ch *config.Channel, conv store.Conversation, m *store.Message)
 	// manual leaves routing and deadlines to the caller, for tests that drive a fake
 	// clock (export_test.go).
 	manual bool
@@ -67,7 +71,7 @@ type Options struct {
 // waiting chats and fires stored deadlines in the background until Close.
 func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics, log: opts.Log,
-		dispatch: newDispatcher(), deadlines: newDeadlines()}
+		dispatch: newDispatcher(), deadlines: newDeadlines(), outgoing: opts.Outbound}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -439,6 +443,13 @@ func (e *Engine) inboundEvent(m store.Message, conv store.Conversation, duplicat
 		ev = chatv1alpha1.EventFirstMessageReceived
 	}
 	e.emit(ev, &conv, "", m.Text)
+}
+
+// outbound lets the channels add the jobs that carry a message to the contact.
+func (e *Engine) outbound(ch *config.Channel, conv store.Conversation, m *store.Message) {
+	if e.outgoing != nil {
+		e.outgoing(ch, conv, m)
+	}
 }
 
 // Messages returns a conversation's messages after a sequence number.

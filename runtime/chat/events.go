@@ -108,6 +108,9 @@ func (e *Engine) onChange(c store.Change) {
 		e.hub.Publish(mustJSON(Event{Type: "message", Message: m}), TopicConversation(m.ConversationID), TopicQueue(m.Queue))
 		vm := e.ForVisitor(*m)
 		e.hub.Publish(mustJSON(VisitorEvent{Type: "message", Message: &vm}), TopicVisitor(m.ConversationID))
+	case store.ChangeDelivery:
+		m := c.Message
+		e.hub.Publish(mustJSON(Event{Type: "delivery", Message: m}), TopicConversation(m.ConversationID), TopicQueue(m.Queue))
 	case store.ChangeConversation:
 		conv := c.Conversation
 		e.hub.Publish(mustJSON(Event{Type: "conversation", Conversation: conv}), TopicConversation(conv.ID), TopicQueue(conv.Queue))

@@ -192,6 +192,9 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 		deadline := e.now().Add(q.CompletionTimeout.Duration)
 		m.CompletionDeadline = &deadline
 	}
+	if ch := v.channels[c.Channel]; ch != nil {
+		e.outbound(ch, c, &m)
+	}
 	m, _, err = e.store.AppendMessage(ctx, c.Channel, m)
 	if err != nil {
 		return store.Message{}, err

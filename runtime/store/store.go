@@ -61,6 +61,9 @@ type Contact struct {
 	Phone      string    `json:"phone,omitempty"`
 	TokenHash  string    `json:"-"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// OptedOut: the contact asked for no more messages (an SMS STOP); nothing is sent
+	// to them until they ask again (START).
+	OptedOut bool `json:"optedOut,omitempty"`
 }
 
 // Conversation is one chat between a contact and the LiveChat's operators.
@@ -117,6 +120,10 @@ type Message struct {
 	Text       string    `json:"text"`
 	ProviderID string    `json:"providerID,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// Delivery is where an outgoing message to a messenger stands (empty for the
+	// others); DeliveryError is the provider's reason when it failed.
+	Delivery      DeliveryState `json:"delivery,omitempty"`
+	DeliveryError string        `json:"deliveryError,omitempty"`
 	// Queue of the conversation when the message was stored; not persisted with it.
 	Queue string `json:"queue,omitempty"`
 	// CompletionDeadline, when set, becomes the conversation's completion deadline;
@@ -133,6 +140,39 @@ type Message struct {
 	// conversation, one without an IdempotencyKey gets one from its kind and the
 	// message's id; MessageID is set to the message's. Not persisted with the message.
 	Jobs []Job `json:"-"`
+}
+
+// DeliveryState is where an outgoing message stands with the provider.
+type DeliveryState string
+
+// Delivery states, in the order they happen. A state never goes back: news that
+// arrives out of order (read before delivered) is ignored. Failed ends a message that
+// was not delivered.
+const (
+	DeliveryQueued    DeliveryState = "queued"
+	DeliverySent      DeliveryState = "sent"
+	DeliveryDelivered DeliveryState = "delivered"
+	DeliveryRead      DeliveryState = "read"
+	DeliveryFailed    DeliveryState = "failed"
+)
+
+// DeliveryUpdate is news of outgoing messages: of one (by MessageID, or by Channel
+// and ProviderID), or of every one to a contact up to a watermark.
+type DeliveryUpdate struct {
+	MessageID int64
+	// Channel and ProviderID name the message by the provider's id of it.
+	Channel    string
+	ProviderID string
+	// Contact and Watermark (with Channel) name every outgoing message to the contact
+	// created at or before Watermark.
+	Contact   string
+	Watermark time.Time
+	State     DeliveryState
+	// Error is the provider's reason for a failure, free of secrets.
+	Error string
+	// SetProviderID records the provider's id of a message just sent (by MessageID),
+	// so its later news finds it.
+	SetProviderID string
 }
 
 // Presence of an operator.
@@ -180,6 +220,8 @@ const (
 	ChangeResync ChangeKind = "resync"
 	// ChangeJobs carries nothing: outbox jobs were enqueued, so workers look for them.
 	ChangeJobs ChangeKind = "jobs"
+	// ChangeDelivery carries a message whose delivery state changed.
+	ChangeDelivery ChangeKind = "delivery"
 )
 
 // Change announces one committed write.
@@ -255,6 +297,13 @@ type Store interface {
 	AppendMessage(ctx context.Context, channel string, m Message) (stored Message, duplicate bool, err error)
 	// Messages returns up to limit messages with Seq > afterSeq, in order.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
+	// UpdateDelivery records news of outgoing messages and returns those it changed:
+	// a state that would go back, or news of no stored message, changes nothing.
+	UpdateDelivery(ctx context.Context, u DeliveryUpdate) ([]Message, error)
+	// SetOptedOut records a contact's opt-out of messages, or its end.
+	SetOptedOut(ctx context.Context, id string, optedOut bool) error
+	// ContactByExternalID returns the contact of (channel, externalID).
+	ContactByExternalID(ctx context.Context, channel, externalID string) (Contact, error)
 
 	// SetPresence records an operator's presence (unless p is empty, which keeps it)
 	// and, if active is not nil, activity.

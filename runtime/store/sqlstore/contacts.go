@@ -8,12 +8,13 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
-const contactColumns = `id, channel, external_id, name, email, phone, COALESCE(token_hash, ''), created_at`
+const contactColumns = `id, channel, external_id, name, email, phone, COALESCE(token_hash, ''), created_at, opted_out`
 
 func scanContact(row scanner) (store.Contact, error) {
 	var c store.Contact
-	var created int64
-	err := row.Scan(&c.ID, &c.Channel, &c.ExternalID, &c.Name, &c.Email, &c.Phone, &c.TokenHash, &created)
+	var created, optedOut int64
+	err := row.Scan(&c.ID, &c.Channel, &c.ExternalID, &c.Name, &c.Email, &c.Phone, &c.TokenHash, &created, &optedOut)
+	c.OptedOut = optedOut != 0
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, store.ErrNotFound
 	}
@@ -51,6 +52,32 @@ func (db *DB) UpsertContact(ctx context.Context, c store.Contact) (_ store.Conta
 func (db *DB) Contact(ctx context.Context, id string) (_ store.Contact, err error) {
 	defer db.timed("get_contact")(&err)
 	return scanContact(db.read.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`), id))
+}
+
+// ContactByExternalID implements store.Store.
+func (db *DB) ContactByExternalID(ctx context.Context, channel, externalID string) (_ store.Contact, err error) {
+	defer db.timed("get_contact")(&err)
+	return scanContact(db.read.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE channel = ? AND external_id = ?`),
+		channel, externalID))
+}
+
+// SetOptedOut implements store.Store.
+func (db *DB) SetOptedOut(ctx context.Context, id string, optedOut bool) (err error) {
+	defer db.timed("update_contact")(&err)
+	v := 0
+	if optedOut {
+		v = 1
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET opted_out = ? WHERE id = ?`), v, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	}, nil)
 }
 
 // ContactByToken implements store.Store.

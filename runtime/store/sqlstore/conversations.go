@@ -312,8 +312,8 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			return err
 		}
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
-			provider_id, dedup_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			m.ConversationID, m.Seq, m.Direction, m.AuthorKind, m.Author, m.Text, m.ProviderID, dedup, ms(m.CreatedAt)).Scan(&m.ID)
+			provider_id, dedup_key, created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			m.ConversationID, m.Seq, m.Direction, m.AuthorKind, m.Author, m.Text, m.ProviderID, dedup, ms(m.CreatedAt), m.Delivery).Scan(&m.ID)
 		if err != nil {
 			return err
 		}
@@ -359,12 +359,13 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-const messageColumns = `id, conversation_id, seq, direction, author_kind, author, text, provider_id, created_at`
+const messageColumns = `id, conversation_id, seq, direction, author_kind, author, text, provider_id, created_at, delivery, delivery_error`
 
 func scanMessage(row scanner) (store.Message, error) {
 	var m store.Message
 	var created int64
-	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Direction, &m.AuthorKind, &m.Author, &m.Text, &m.ProviderID, &created)
+	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Direction, &m.AuthorKind, &m.Author, &m.Text, &m.ProviderID, &created,
+		&m.Delivery, &m.DeliveryError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, store.ErrNotFound
 	}

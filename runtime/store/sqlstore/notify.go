@@ -30,7 +30,7 @@ func notification(c store.Change) ([]byte, error) {
 	}
 	n := notice{Change: store.Change{Kind: c.Kind}}
 	switch c.Kind {
-	case store.ChangeMessage:
+	case store.ChangeMessage, store.ChangeDelivery:
 		n.Fetch = strconv.FormatInt(c.Message.ID, 10)
 	case store.ChangeConversation:
 		n.Fetch = c.Conversation.ID
@@ -55,7 +55,7 @@ func (db *DB) received(ctx context.Context, payload string) (store.Change, error
 	}
 	c := store.Change{Kind: n.Kind}
 	switch n.Kind {
-	case store.ChangeMessage:
+	case store.ChangeMessage, store.ChangeDelivery:
 		id, err := strconv.ParseInt(n.Fetch, 10, 64)
 		if err != nil {
 			return c, fmt.Errorf("change notification names message %q: %w", n.Fetch, err)

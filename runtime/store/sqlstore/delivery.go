@@ -1,0 +1,89 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// deliveryRank orders delivery states: news may only move a message forward. Failed
+// ranks between sent and delivered: a message the provider reported delivered or read
+// cannot fail after, one it failed may still be reported delivered by a late receipt.
+const deliveryRank = `CASE %s WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 WHEN 'failed' THEN 3
+	WHEN 'delivered' THEN 4 WHEN 'read' THEN 5 ELSE 0 END`
+
+func rankOf(column string) string { return fmt.Sprintf(deliveryRank, column) }
+
+// outgoingDedup is the dedup key of a sent message: its provider's id, apart from the
+// ids of inbound messages.
+func outgoingDedup(channel, providerID string) string { return channel + "/out/" + providerID }
+
+// UpdateDelivery implements store.Store.
+func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []store.Message, err error) {
+	defer db.timed("update_delivery")(&err)
+	var where string
+	var args []any
+	switch {
+	case u.MessageID != 0:
+		where, args = `m.id = ?`, []any{u.MessageID}
+	case u.ProviderID != "":
+		where, args = `m.dedup_key = ?`, []any{outgoingDedup(u.Channel, u.ProviderID)}
+	case u.Contact != "" && !u.Watermark.IsZero():
+		where = `m.direction = 'out' AND m.created_at <= ? AND m.conversation_id IN (SELECT c.id FROM conversations c
+			JOIN contacts k ON k.id = c.contact_id WHERE k.channel = ? AND k.external_id = ?)`
+		args = []any{ms(u.Watermark), u.Channel, u.Contact}
+	default:
+		return nil, errors.New("a delivery update names no message")
+	}
+	set, setArgs := `delivery = ?, delivery_error = ?`, []any{u.State, u.Error}
+	if u.SetProviderID != "" {
+		set += `, provider_id = ?, dedup_key = ?`
+		setArgs = append(setArgs, u.SetProviderID, outgoingDedup(u.Channel, u.SetProviderID))
+	}
+	setArgs = append(setArgs, args...)
+	setArgs = append(setArgs, u.State)
+	query := db.q(`UPDATE messages SET ` + set + ` WHERE id IN (SELECT m.id FROM messages m WHERE ` + where + `
+		AND m.delivery <> '' AND ` + rankOf("m.delivery") + ` < ` + rankOf("?") + `) RETURNING ` + messageColumns)
+	var changed []store.Message
+	var changes []store.Change
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		changed, changes = nil, nil
+		rows, err := tx.QueryContext(ctx, query, setArgs...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			changed = append(changed, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		queues := map[string]string{}
+		for i := range changed {
+			m := &changed[i]
+			q, ok := queues[m.ConversationID]
+			if !ok {
+				if err := tx.QueryRowContext(ctx, db.q(`SELECT queue FROM conversations WHERE id = ?`), m.ConversationID).Scan(&q); err != nil {
+					return err
+				}
+				queues[m.ConversationID] = q
+			}
+			m.Queue = q
+			changes = append(changes, store.Change{Kind: store.ChangeDelivery, Message: m})
+		}
+		return nil
+	}, &changes)
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
