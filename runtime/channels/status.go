@@ -1,8 +1,8 @@
 package channels
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
