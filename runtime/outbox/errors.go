@@ -51,8 +51,8 @@ func RetryAfter(err error, after time.Duration) error {
 	return retryAfterError{err, max(after, 0)}
 }
 
-// retryAfter returns the wait err asks for, if any.
-func retryAfter(err error) (time.Duration, bool) {
+// RetryAfterOf returns the wait err asks for, if it was marked with RetryAfter.
+func RetryAfterOf(err error) (time.Duration, bool) {
 	var r retryAfterError
 	if errors.As(err, &r) {
 		return r.after, true

@@ -37,7 +37,7 @@ func TestStatusError(t *testing.T) {
 			if IsPermanent(err) != tc.permanent {
 				t.Errorf("permanent = %v, want %v", IsPermanent(err), tc.permanent)
 			}
-			wait, ok := retryAfter(err)
+			wait, ok := RetryAfterOf(err)
 			if ok != (tc.wait > 0) || wait != tc.wait {
 				t.Errorf("retry after %s (%v), want %s", wait, ok, tc.wait)
 			}

@@ -90,7 +90,7 @@ func (o *Outbox) classify(j store.Job, k *Kind, res store.JobResult, err error, 
 		res.State, res.Error = store.JobFailed, fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, errorText(err))
 		o.m.attempts.WithLabelValues(j.Kind, resultTemporary).Inc()
 	default:
-		wait, ok := retryAfter(err)
+		wait, ok := RetryAfterOf(err)
 		if !ok {
 			wait = backoff(k, j.Attempts)
 		}
