@@ -59,6 +59,8 @@ type Options struct {
 	Status func() any
 	// Web serves the console and widget assets at /, when set.
 	Web http.Handler
+	// Webhooks serves messenger providers' webhooks at /webhooks/{channel}, when set.
+	Webhooks http.Handler
 	// Limits; zero means the default.
 	Limits Limits
 }
@@ -97,6 +99,10 @@ func New(o Options) *Server {
 		s.SendQueue = o.Limits.SendQueue
 	}
 	s.routes()
+	if o.Webhooks != nil {
+		s.handle("GET /webhooks/{channel}", o.Webhooks.ServeHTTP)
+		s.handle("POST /webhooks/{channel}", o.Webhooks.ServeHTTP)
+	}
 	if o.Web != nil {
 		s.mux.Handle("GET /", o.Web)
 	}

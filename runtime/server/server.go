@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +20,11 @@ import (
 
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
+	"github.com/switchboard-chat/switchboard/runtime/outbox"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
@@ -41,6 +45,12 @@ type Options struct {
 	Now func() time.Time
 	// Limits of the API; zero fields take the defaults.
 	Limits api.Limits
+	// Providers are the messengers the runtime connects, by channel type;
+	// DefaultProviders when nil.
+	Providers map[config.ChannelType]channels.Provider
+	// OnChannelStatus, when set, hears of every change of a messenger channel's
+	// connection (the cluster source writes it on the Channel's status).
+	OnChannelStatus func(channels.Status)
 }
 
 // Runtime is a running runtime's state, for /status.
@@ -52,6 +62,7 @@ type Runtime struct {
 	driver    string
 	problems  int
 	restart   string
+	channels  func() []channels.Status
 }
 
 // Status is the body of GET /status.
@@ -62,13 +73,20 @@ type Status struct {
 	Storage        string    `json:"storage"`
 	Problems       int       `json:"problems"`
 	RestartNeeded  string    `json:"restartNeeded,omitempty"`
+	// Channels are the messenger channels' connections.
+	Channels []channels.Status `json:"channels"`
 }
 
 func (rt *Runtime) status() any {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return Status{LiveChat: rt.liveChat, ConfigRevision: rt.revision, AppliedAt: rt.appliedAt, Storage: rt.driver,
-		Problems: rt.problems, RestartNeeded: rt.restart}
+	st := Status{LiveChat: rt.liveChat, ConfigRevision: rt.revision, AppliedAt: rt.appliedAt, Storage: rt.driver,
+		Problems: rt.problems, RestartNeeded: rt.restart, Channels: []channels.Status{}}
+	if rt.channels != nil {
+		st.Channels = rt.channels()
+		slices.SortFunc(st.Channels, func(a, b channels.Status) int { return strings.Compare(a.Channel, b.Channel) })
+	}
+	return st
 }
 
 // Run runs the runtime until ctx ends.
@@ -108,12 +126,27 @@ func Run(ctx context.Context, o Options) error {
 	}
 	reg.MustRegister(chat.ConversationsCollector{Store: st})
 
-	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log})
-	// Until the servers run, stopping needs only these two, in this order.
-	stopEarly := func() { engine.Close(); _ = st.Close() }
+	providers := o.Providers
+	if providers == nil {
+		providers = DefaultProviders
+	}
+	var messengers *channels.Manager
+	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log,
+		Outbound: func(ch *config.Channel, conv store.Conversation, m *store.Message) { messengers.Outbound(ch, conv, m) }})
+	messengers = channels.NewManager(channels.Options{Store: st, Engine: engine, Providers: providers,
+		OnStatus: o.OnChannelStatus, Metrics: reg, Log: log.With("component", "channels"), Now: o.Now})
+	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"), OnFailed: messengers.Failed})
+	if err := messengers.Register(sends); err != nil {
+		messengers.Close()
+		engine.Close()
+		_ = st.Close()
+		return err
+	}
+	// Until the servers run, stopping needs only these, in this order.
+	stopEarly := func() { _ = sends.Close(context.Background()); messengers.Close(); engine.Close(); _ = st.Close() }
 	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
-	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver}
+	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver, channels: messengers.Statuses}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",
 		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
 	reg.MustRegister(info)
@@ -125,6 +158,7 @@ func Run(ctx context.Context, o Options) error {
 		rt.mu.Lock()
 		engine.Apply(s.Config)
 		engine.SetSecrets(s.Secret)
+		messengers.Apply(ctx, s.Config, s.Secret)
 		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
 		info.Reset()
 		info.WithLabelValues(rev).Set(1)
@@ -142,7 +176,7 @@ func Run(ctx context.Context, o Options) error {
 	applySnapshot(first)
 
 	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
-		Status: rt.status, Web: web.Handler(), Limits: o.Limits})
+		Status: rt.status, Web: web.Handler(), Webhooks: messengers, Limits: o.Limits})
 	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {
@@ -162,6 +196,7 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()
 	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
+	sends.Start()
 	log.Info("runtime serving", "http", httpLn.Addr().String(), "metrics", metricsLn.Addr().String(),
 		"livechat", first.Config.LiveChat.Name, "storage", first.Config.LiveChat.Storage.Driver)
 	if o.Ready != nil {
@@ -188,7 +223,7 @@ loop:
 			break loop
 		}
 	}
-	shutdownInOrder(log, httpSrv, apiServer, engine, st)
+	shutdownInOrder(log, httpSrv, apiServer, sends, messengers, engine, st)
 	_ = metricsSrv.Close()
 	return runErr
 }
@@ -198,9 +233,11 @@ const shutdownTimeout = 10 * time.Second
 
 // shutdownInOrder stops the runtime so that nothing writes to a closed store: it stops
 // accepting connections and closes WebSockets with 1001 (going away), waits for the
-// requests and WebSocket messages in flight to be stored, stops the engine's background
-// work, and closes the store last.
-func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, engine *chat.Engine, st store.Store) {
+// requests and WebSocket messages in flight to be stored, lets the sends in progress
+// finish, stops polling messengers and the engine's background work, and closes the
+// store last.
+func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, sends *outbox.Outbox,
+	messengers *channels.Manager, engine *chat.Engine, st store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	httpDone := make(chan error, 1)
@@ -212,6 +249,10 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 		log.Warn("stopping the HTTP server: requests still in flight", "error", err)
 		_ = httpSrv.Close()
 	}
+	if err := sends.Close(ctx); err != nil {
+		log.Warn("stopping the outbox: sends still in flight were cut off; they are sent again after the restart", "error", err)
+	}
+	messengers.Close()
 	engine.Close()
 	if err := st.Close(); err != nil {
 		log.Warn("closing the store", "error", err)
@@ -219,7 +260,7 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 }
 
 // openStore opens the storage the configuration names.
-func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer, log *slog.Logger) (store.Store, error) {
+func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer, log *slog.Logger) (*sqlstore.DB, error) {
 	st := s.Config.LiveChat.Storage
 	opts := sqlstore.Options{Metrics: reg, Log: log}
 	switch st.Driver {

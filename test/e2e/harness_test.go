@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/telegramfake"
 	"github.com/switchboard-chat/switchboard/internal/samples"
 
 	"github.com/gorilla/websocket"
@@ -47,7 +48,8 @@ type runtime struct {
 }
 
 // manifestsDir copies config/samples into a temporary directory, where a test may
-// change them.
+// change them. The sample Telegram channel talks to a local fake Bot API (the one of
+// sampleTelegram), never to Telegram.
 func manifestsDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -65,8 +67,25 @@ func manifestsDir(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	edit(t, dir, "channels.yaml", "      key: token\n", "      key: token\n    apiBaseURL: "+sampleTelegram().URL+"\n")
 	return dir
 }
+
+var (
+	sampleTelegramOnce sync.Once
+	sampleTelegramFake *telegramfake.Server
+)
+
+// sampleTelegram is a fake Bot API for the sample bot, shared by the tests that do
+// not look at Telegram: their runtimes poll it and find nothing. Tests of the
+// Telegram channel use a fake of their own (telegramSetup).
+func sampleTelegram() *telegramfake.Server {
+	sampleTelegramOnce.Do(func() { sampleTelegramFake = telegramfake.New(telegramfake.Bot{Token: sampleBotToken}) })
+	return sampleTelegramFake
+}
+
+// sampleBotToken is the bot token of config/samples/secrets.yaml.
+const sampleBotToken = "123456789:REPLACE-with-the-token-from-BotFather"
 
 // edit rewrites a manifest file, replacing old with new.
 func edit(t *testing.T, dir, file, old, new string) {
