@@ -183,7 +183,8 @@ func TestOperatorRBACIsTheAllowList(t *testing.T) {
 
 // TestRuntimeRoleIsLeastPrivilege checks the Role a LiveChat renders for its runtime:
 // list and watch (what its one-name informers send) on its own ConfigMap and on exactly
-// the Secrets the configuration names, and nothing else. test/e2e runs a runtime under
+// the Secrets the configuration names; list (by name) and patch status on exactly its
+// messenger Channels, whose Connected condition it writes; and nothing else. test/e2e runs a runtime under
 // the rendered Role, so a rule it needs cannot go missing either.
 func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 	in := config.Gather(runtimeObjects(samples(t, "ns")), "ns")[0]
@@ -194,6 +195,10 @@ func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 	bare := &chatv1alpha1.LiveChat{}
 	bare.Name, bare.Namespace = "bare", "ns"
 	bareCfg, _ := config.Compile(config.Input{LiveChat: bare})
+	messengers := *bareCfg
+	messengers.Channels = []config.Channel{{Name: "tg", Type: config.ChannelTelegram}, {Name: "wa", Type: config.ChannelWhatsApp},
+		{Name: "widget", Type: config.ChannelWebWidget}, {Name: "sms", Type: config.ChannelSMS},
+		{Name: "fb", Type: config.ChannelFacebookMessenger}, {Name: "staff", Type: config.ChannelInternal}}
 	cases := []struct {
 		name string
 		lc   *chatv1alpha1.LiveChat
@@ -203,11 +208,19 @@ func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 		{"the samples", in.LiveChat, samplesCfg, []string{
 			"list /configmaps [support-config]",
 			"list /secrets [smtp-credentials support-operator-tokens telegram-bot twilio webhook-signing]",
+			"list chat.switchboard.dev/channels [telegram]",
+			"patch chat.switchboard.dev/channels/status [telegram]",
 			"watch /configmaps [support-config]",
 			"watch /secrets [smtp-credentials support-operator-tokens telegram-bot twilio webhook-signing]",
 		}},
 		{"a LiveChat that names no Secret", bare, bareCfg, []string{
 			"list /configmaps [bare-config]",
+			"watch /configmaps [bare-config]",
+		}},
+		{"messenger channels get status, widget and internal ones do not", bare, &messengers, []string{
+			"list /configmaps [bare-config]",
+			"list chat.switchboard.dev/channels [fb sms tg wa]",
+			"patch chat.switchboard.dev/channels/status [fb sms tg wa]",
 			"watch /configmaps [bare-config]",
 		}},
 	}

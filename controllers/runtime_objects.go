@@ -3,6 +3,7 @@ package controllers
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -121,9 +122,11 @@ func replicas(lc *chatv1alpha1.LiveChat) int32 {
 
 // runtimeRules is least privilege: the runtime watches its own ConfigMap and exactly
 // the Secrets its configuration names, each with an informer limited to that one name,
-// which lists and watches and never gets. An empty resourceNames would mean "all", so a
-// rule with no names is left out rather than written empty. Nothing else: a runtime that
-// writes status (a Channel's Connected condition) gets that rule with the change.
+// which lists and watches and never gets; and it writes the Connected condition and
+// webhookURL of exactly its messenger Channels (runtime/kubestatus), reading each first
+// with a list by name. An empty resourceNames would mean "all", so a rule with no names
+// is left out rather than written empty. The operator holds every verb it grants here,
+// as RBAC requires.
 func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConfiguration {
 	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
 		rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("configmaps").WithResourceNames(ConfigMapName(lc)).
@@ -137,7 +140,28 @@ func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConf
 		rules = append(rules, rbacv1ac.PolicyRule().WithAPIGroups("").WithResources("secrets").WithResourceNames(secrets...).
 			WithVerbs("list", "watch"))
 	}
+	if names := messengerChannels(cfg); len(names) > 0 {
+		group := chatv1alpha1.GroupVersion.Group
+		rules = append(rules,
+			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("channels").WithResourceNames(names...).WithVerbs("list"),
+			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("channels/status").WithResourceNames(names...).WithVerbs("patch"))
+	}
 	return rules
+}
+
+// messengerChannels names, sorted, the channels whose connection to a provider the
+// runtime reports: the widget and internal channels have no provider to connect to.
+func messengerChannels(cfg *config.Config) []string {
+	var names []string
+	for _, ch := range cfg.Channels {
+		switch ch.Type {
+		case config.ChannelWebWidget, config.ChannelInternal:
+			continue
+		}
+		names = append(names, ch.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 func dataPVC(lc *chatv1alpha1.LiveChat, owner []*metav1ac.OwnerReferenceApplyConfiguration, labels map[string]string) *corev1ac.PersistentVolumeClaimApplyConfiguration {
