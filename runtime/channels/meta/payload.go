@@ -104,7 +104,7 @@ func SplitText(text string, max int) []string {
 		}
 		text = strings.TrimLeftFunc(text[cut:], unicode.IsSpace)
 	}
-	if text != "" {
+	if strings.TrimSpace(text) != "" {
 		parts = append(parts, text)
 	}
 	return parts
