@@ -69,6 +69,9 @@ type Server struct {
 	fail      []failure
 	failSend  []failure
 	blocked   map[int64]bool
+	down      bool
+	delay     time.Duration
+	attempts  int
 	arrived   chan struct{}
 	client    *http.Client
 }
@@ -122,6 +125,28 @@ func (s *Server) FailSends(n, code int, description string, retryAfter int) {
 	for range n {
 		s.failSend = append(s.failSend, failure{code, description, retryAfter})
 	}
+}
+
+// SetDown makes every send method answer 500 (an outage) until set back.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+// SetDelay makes every send take d before it is answered, so sends are in flight for
+// a while.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// SendAttempts counts the send calls, accepted or not.
+func (s *Server) SendAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts
 }
 
 // Block makes the chat's user block the bot: sends to it get 403.
@@ -268,6 +293,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) nextFailure(method string) (failure, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if strings.HasPrefix(method, "send") {
+		s.attempts++
+		if s.down {
+			return failure{http.StatusInternalServerError, "Internal Server Error", 0}, true
+		}
+	}
 	if len(s.fail) > 0 {
 		f := s.fail[0]
 		s.fail = s.fail[1:]
@@ -438,6 +469,12 @@ func updateID(u json.RawMessage) int64 {
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, params map[string]any) {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	chatID, err := strconv.ParseInt(str(params, "chat_id"), 10, 64)
 	text := str(params, "text")
 	switch {

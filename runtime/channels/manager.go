@@ -46,6 +46,9 @@ type Options struct {
 	ProbeInterval time.Duration
 	// PollWait is how long one long poll waits for updates; 25s by default.
 	PollWait time.Duration
+	// SendBackoff is the first wait before a failed send is tried again, doubling
+	// from there; 2s by default.
+	SendBackoff time.Duration
 	// OnStatus hears of every change of a channel's connection status, from one
 	// goroutine at a time.
 	OnStatus func(Status)
@@ -67,6 +70,9 @@ type Manager struct {
 	// seen lists the fingerprints each channel had, so a registration job that a newer
 	// configuration superseded is dropped.
 	seen map[string][]string
+	// changes counts each change of a channel (from one fingerprint to another) this
+	// process made, for the registration jobs' idempotency keys.
+	changes map[string]int
 
 	statusMu sync.Mutex
 	statuses map[string]Status
@@ -97,6 +103,9 @@ func NewManager(o Options) *Manager {
 	if o.PollWait <= 0 {
 		o.PollWait = 25 * time.Second
 	}
+	if o.SendBackoff <= 0 {
+		o.SendBackoff = 2 * time.Second
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +114,7 @@ func NewManager(o Options) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	mg := &Manager{opts: o, m: newMetrics(o.Metrics), entries: map[string]*entry{}, retired: map[string]Adapter{},
-		seen: map[string][]string{}, statuses: map[string]Status{}, ctx: ctx, cancel: cancel}
+		seen: map[string][]string{}, changes: map[string]int{}, statuses: map[string]Status{}, ctx: ctx, cancel: cancel}
 	mg.wg.Add(1)
 	go mg.probeLoop()
 	return mg
@@ -157,16 +166,20 @@ func (mg *Manager) Apply(ctx context.Context, cfg *config.Config, secret func(na
 			HTTP: mg.opts.HTTP, WebhookURL: url, Now: mg.opts.Now})
 		mg.entries[ch.Name] = e
 		mg.seen[ch.Name] = append(mg.seen[ch.Name], fp)
+		prev := "start"
+		if old != nil {
+			prev = old.fingerprint
+		}
 		delete(mg.retired, ch.Name)
 		switch {
 		case e.err != nil:
 			mg.setStatus(Status{Channel: ch.Name, Type: ch.Type, Reason: ReasonInvalidCredentials, Message: e.err.Error()})
 		case !ch.Active:
-			jobs = append(jobs, registrationJob(ch.Name, fp, actionDeregister))
+			jobs = append(jobs, mg.registrationJob(ch.Name, fp, prev, actionDeregister))
 			mg.setStatus(Status{Channel: ch.Name, Type: ch.Type, Reason: ReasonInactive,
 				Message: "the channel is switched off (spec.active is false): it takes no messages and its webhook is removed"})
 		case url != "":
-			jobs = append(jobs, registrationJob(ch.Name, fp, actionRegister))
+			jobs = append(jobs, mg.registrationJob(ch.Name, fp, prev, actionRegister))
 			probe = append(probe, e)
 		default:
 			if _, polls := e.adapter.(Poller); polls {
@@ -185,7 +198,7 @@ func (mg *Manager) Apply(ctx context.Context, cfg *config.Config, secret func(na
 		delete(mg.entries, name)
 		if e.adapter != nil && e.ch.Active {
 			mg.retired[name] = e.adapter
-			jobs = append(jobs, registrationJob(name, e.fingerprint+"-deleted", actionDeregister))
+			jobs = append(jobs, mg.registrationJob(name, e.fingerprint+"-deleted", e.fingerprint, actionDeregister))
 			mg.seen[name] = append(mg.seen[name], e.fingerprint+"-deleted")
 		}
 		mg.dropStatus(name)

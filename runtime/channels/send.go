@@ -54,7 +54,7 @@ func (mg *Manager) Register(o *outbox.Outbox) error {
 	for _, t := range types {
 		l := mg.opts.Providers[t].Limits
 		if err := o.Handle(SendKind(t), outbox.Kind{Handle: mg.send, KeyRate: l.PerRecipient, LimiterRate: l.PerSender,
-			MinBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, MaxAttempts: 15}); err != nil {
+			MinBackoff: mg.opts.SendBackoff, MaxBackoff: 10 * time.Minute, MaxAttempts: 15}); err != nil {
 			return err
 		}
 	}
@@ -139,12 +139,22 @@ type registrationPayload struct {
 	Action      string `json:"action"`
 }
 
+// registrationWindow is how long replicas applying the same change agree on its
+// registration job.
+const registrationWindow = 10 * time.Minute
+
 // registrationJob registers or deregisters a channel's webhook once per change of its
-// settings, across all replicas: the idempotency key is the channel's fingerprint.
-func registrationJob(channel, fp, action string) store.Job {
+// settings across all replicas. Replicas that apply the same change (from prev to fp,
+// the nth time this process saw it) within the same registrationWindow make the same
+// idempotency key, so one of them registers. A change that straddles a window's end
+// registers twice, which providers take as the no-op it is.
+func (mg *Manager) registrationJob(channel, fp, prev, action string) store.Job {
+	change := channel + "/" + action + "/" + fp + "/" + prev
+	mg.changes[change]++
+	window := mg.opts.Now().Truncate(registrationWindow).Unix()
 	payload, _ := json.Marshal(registrationPayload{Channel: channel, Fingerprint: fp, Action: action})
-	return store.Job{Kind: KindRegistration, Key: "channel/" + channel, IdempotencyKey: KindRegistration + "/" + channel + "/" + fp + "/" + action,
-		Payload: payload}
+	return store.Job{Kind: KindRegistration, Key: "channel/" + channel, Payload: payload,
+		IdempotencyKey: fmt.Sprintf("%s/%s/%d/%d", KindRegistration, change, mg.changes[change], window)}
 }
 
 // errNotApplied: a registration job arrived before this replica applied the
