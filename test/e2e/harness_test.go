@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-chat/switchboard/internal/telegramfake"
 	"github.com/switchboard-chat/switchboard/internal/samples"
+	"github.com/switchboard-chat/switchboard/internal/telegramfake"
 
 	"github.com/gorilla/websocket"
 

@@ -24,15 +24,15 @@ type message struct {
 		LastName  string `json:"last_name"`
 		Username  string `json:"username"`
 	} `json:"chat"`
-	Date     int64         `json:"date"`
-	Text     string        `json:"text"`
-	Caption  string        `json:"caption"`
-	Photo    []photoSize   `json:"photo"`
-	Document *file         `json:"document"`
-	Voice    *file         `json:"voice"`
-	Audio    *file         `json:"audio"`
-	Video    *file         `json:"video"`
-	Location *location     `json:"location"`
+	Date     int64          `json:"date"`
+	Text     string         `json:"text"`
+	Caption  string         `json:"caption"`
+	Photo    []photoSize    `json:"photo"`
+	Document *file          `json:"document"`
+	Voice    *file          `json:"voice"`
+	Audio    *file          `json:"audio"`
+	Video    *file          `json:"video"`
+	Location *location      `json:"location"`
 	Contact  *sharedContact `json:"contact"`
 }
 
