@@ -170,11 +170,14 @@ func TestWebhookAccountAndNumber(t *testing.T) {
 		{"our account and number", settings(""), func() url.Values { return incoming("hi").Params() }, true},
 		{"account SID in capitals", settings(""), func() url.Values {
 			in := incoming("hi")
-			in.AccountSID = strings.ToUpper(account[2:])
-			in.AccountSID = "AC" + in.AccountSID
+			in.AccountSID = "AC" + strings.ToUpper(account[2:])
 			return in.Params()
 		}, true},
-		{"another account", settings(""), func() url.Values { in := incoming("hi"); in.AccountSID = "AC" + strings.Repeat("f", 32); return in.Params() }, false},
+		{"another account", settings(""), func() url.Values {
+			in := incoming("hi")
+			in.AccountSID = "AC" + strings.Repeat("f", 32)
+			return in.Params()
+		}, false},
 		{"no account", settings(""), func() url.Values { p := incoming("hi").Params(); p.Del("AccountSid"); return p }, false},
 		{"another number", settings(""), func() url.Values { in := incoming("hi"); in.To = "+15005550009"; return in.Params() }, false},
 		{"another number of our service", withService, func() url.Values {
