@@ -96,7 +96,10 @@ type Callback struct {
 	Params url.Values
 	// Status is the webhook's answer; 0 when it could not be reached (Err says why).
 	Status int
-	Err    string
+	// ContentType of the answer. Twilio wants TwiML (text/xml or application/xml) in
+	// answer to an incoming text, and logs warning 12300 in its debugger otherwise.
+	ContentType string
+	Err         string
 }
 
 // Server is a fake Twilio REST API for one account.

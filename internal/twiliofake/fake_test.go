@@ -258,7 +258,7 @@ func TestStatusCallbacksAreSigned(t *testing.T) {
 	if status, err := s.SendStatus(ctx, sid, "failed", 30005); err == nil || status != 403 {
 		t.Fatalf("SendStatus to a receiver with another token: %d %v", status, err)
 	}
-	if cbs := s.Callbacks(); len(cbs) != 2 || cbs[1].Status != 403 {
+	if cbs := s.Callbacks(); len(cbs) != 2 || cbs[1].Status != 403 || !strings.HasPrefix(cbs[1].ContentType, "text/plain") {
 		t.Fatalf("callbacks recorded: %+v", cbs)
 	}
 	if _, err := s.SendStatus(ctx, "SMnope", "sent", 0); err == nil {

@@ -194,7 +194,7 @@ func (s *Server) post(ctx context.Context, webhookURL string, p url.Values) (int
 	if err == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		rec.Status = resp.StatusCode
+		rec.Status, rec.ContentType = resp.StatusCode, resp.Header.Get("Content-Type")
 	} else {
 		rec.Err = err.Error()
 	}
