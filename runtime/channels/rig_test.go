@@ -40,6 +40,10 @@ type rigOptions struct {
 	fake *telegramfake.Server
 	// statuses hears the manager's status changes.
 	statuses chan channels.Status
+	// maxChats, when set, is every operator's limit.
+	maxChats int32
+	// unlimited lifts Telegram's rate limits, for tests about something else.
+	unlimited bool
 }
 
 func secretOf(name, key string) []byte {
@@ -61,6 +65,12 @@ func newRig(t testing.TB, st *sqlstore.DB, o rigOptions) *rig {
 		t.Cleanup(r.fake.Close)
 	}
 	cfg.LiveChat.PublicURL = o.publicURL
+	if o.maxChats > 0 {
+		cfg.LiveChat.SimultaneousChats = o.maxChats
+		for i := range cfg.People {
+			cfg.People[i].MaxChats = o.maxChats
+		}
+	}
 	for i := range cfg.Channels {
 		if cfg.Channels[i].Telegram != nil {
 			cfg.Channels[i].Telegram.APIBaseURL = r.fake.URL
@@ -73,8 +83,12 @@ func newRig(t testing.TB, st *sqlstore.DB, o rigOptions) *rig {
 	if o.statuses != nil {
 		onStatus = func(s channels.Status) { o.statuses <- s }
 	}
+	provider := telegram.Provider
+	if o.unlimited {
+		provider.Limits = channels.Limits{}
+	}
 	r.mg = channels.NewManager(channels.Options{Store: st, Engine: r.engine, OnStatus: onStatus,
-		Providers: map[config.ChannelType]channels.Provider{config.ChannelTelegram: telegram.Provider},
+		Providers: map[config.ChannelType]channels.Provider{config.ChannelTelegram: provider},
 		PollWait:  time.Second, SendBackoff: 20 * time.Millisecond})
 	r.ob = outbox.New(st, outbox.Options{PollInterval: 100 * time.Millisecond, OnFailed: r.mg.Failed})
 	if err := r.mg.Register(r.ob); err != nil {

@@ -62,6 +62,10 @@ func OpenPostgres(ctx context.Context, uri string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err, uri))
 	}
 	pool.SetMaxOpenConns(16)
+	// Keep them: database/sql keeps two idle connections by default, so under load
+	// every query beyond two opened a new PostgreSQL backend (a process fork) and
+	// closed it after.
+	pool.SetMaxIdleConns(16)
 	if err := pool.PingContext(ctx); err != nil {
 		_ = pool.Close()
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", redact(err, uri))
