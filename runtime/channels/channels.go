@@ -73,6 +73,10 @@ type Reply struct {
 	// verification handshake), with ContentType.
 	Response    []byte
 	ContentType string
+	// Ack, when set, is the body of the 200 that acknowledges the events once they
+	// are stored (Twilio expects TwiML), with AckContentType.
+	Ack            []byte
+	AckContentType string
 }
 
 // EventKind says what an Event carries.

@@ -67,7 +67,7 @@ func (mg *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !e.ch.Active {
 		// Switched off: taken and dropped, so the provider does not retry it.
 		mg.m.webhooks.WithLabelValues(typ, resultInactive).Inc()
-		w.WriteHeader(http.StatusOK)
+		acknowledge(w, reply)
 		return
 	}
 	if err := mg.commit(r.Context(), e, reply.Events); err != nil {
@@ -77,7 +77,17 @@ func (mg *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mg.m.webhooks.WithLabelValues(typ, resultOK).Inc()
-	w.WriteHeader(http.StatusOK)
+	acknowledge(w, reply)
+}
+
+// acknowledge answers 200, with the body the provider expects, if any.
+func acknowledge(w http.ResponseWriter, reply Reply) {
+	if reply.Ack == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", reply.AckContentType)
+	_, _ = w.Write(reply.Ack)
 }
 
 func quote(s string) string {

@@ -183,8 +183,12 @@ func (a *Adapter) incoming(params url.Values) (channels.Reply, error) {
 	if kind, ok := optKind(params.Get("OptOutType"), msg.Text); ok {
 		events = append(events, channels.Event{Kind: kind, Contact: contact})
 	}
-	return channels.Reply{Events: append(events, msg)}, nil
+	// Twilio reads the answer to an incoming text as TwiML: an empty Response says
+	// there is nothing to send back now.
+	return channels.Reply{Events: append(events, msg), Ack: emptyTwiML, AckContentType: "text/xml"}, nil
 }
+
+var emptyTwiML = []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
 
 // checkRecipient refuses a text sent to another sender than this channel's: the
 // webhook of some other number or service points here, and its replies would go out

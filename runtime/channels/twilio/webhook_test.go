@@ -288,6 +288,9 @@ func TestWebhookIncomingMessages(t *testing.T) {
 			if !reflect.DeepEqual(reply.Events, tc.want) {
 				t.Fatalf("events\n got %+v\nwant %+v", reply.Events, tc.want)
 			}
+			if reply.AckContentType != "text/xml" || !strings.Contains(string(reply.Ack), "<Response></Response>") {
+				t.Fatalf("an incoming text is acknowledged with %q %q, want empty TwiML", reply.AckContentType, reply.Ack)
+			}
 		})
 	}
 }
