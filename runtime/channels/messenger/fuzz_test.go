@@ -31,6 +31,10 @@ func FuzzWebhook(f *testing.F) {
 		f.Add(wh.Body, "", true)
 	}
 	f.Add([]byte(`{"object":"page","entry":[{"id":"1001","messaging":[{"sender":{"id":"4004"},"timestamp":"x"}]}]}`), "", true)
+	f.Add([]byte(`{"object":"page","entry":[{"id":"1001","messaging":[{"sender":{"id":"4004"},"message":{"text":"no mid"}}]}]}`), "", true)
+	text := metafake.MessengerTextWebhook(appSecret, pageID, psid, "m_1", "hello", epoch).Body
+	f.Add(text, metafake.Sign("another app's secret", text), false)
+	f.Add(text, metafake.Sign(appSecret, append(text, ' ')), false)
 	f.Add([]byte(`{"object":"page","entry":null}`), "sha256=00", false)
 	f.Add([]byte(`not json`), metafake.Sign(appSecret, []byte(`not json`)), false)
 	f.Add([]byte{}, "", false)

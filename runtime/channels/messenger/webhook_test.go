@@ -96,7 +96,8 @@ func TestWebhookEvents(t *testing.T) {
 			"standby":[{"sender":{"id":"4004"},"recipient":{"id":"1001"},"timestamp":1740830400000,"message":{"mid":"m_6","text":"bot, help"}}]}]}`)),
 			[]channels.Event{{Kind: channels.EventMessage, Contact: contact, ProviderID: "m_6", Text: "bot, help", At: at}}},
 		{"another page", metafake.MessengerTextWebhook(appSecret, "1009", psid, "m_7", "not ours", at), nil},
-		{"another object", metafake.Signed(appSecret, []byte(`{"object":"instagram","entry":[{"id":"1001","messaging":[]}]}`)), nil},
+		{"another object", metafake.Signed(appSecret, []byte(`{"object":"instagram","entry":[{"id":"1001","messaging":[
+			{"sender":{"id":"4004"},"recipient":{"id":"1001"},"timestamp":1740830400000,"message":{"mid":"m_ig","text":"from Instagram"}}]}]}`)), nil},
 		{"in order across entries", metafake.Signed(appSecret, []byte(`{"object":"page","entry":[
 			{"id":"1001","messaging":[{"sender":{"id":"4004"},"recipient":{"id":"1001"},"timestamp":"1740830400000","message":{"mid":"m_8","text":"one"}}]},
 			{"id":"1009","messaging":[{"sender":{"id":"4004"},"recipient":{"id":"1009"},"timestamp":1740830400000,"message":{"mid":"m_x","text":"other page"}}]},

@@ -29,6 +29,12 @@ func FuzzWebhook(f *testing.F) {
 		f.Add(wh.Body, "", true)
 	}
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"statuses":[{"errors":[{"error_data":"x"}]}]}}]}]}`), "", true)
+	f.Add(metafake.WhatsAppStatusWebhook(appSecret, phoneNumberID, waID, "wamid.out", "failed", epoch).Body, "", true)
+	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2002"},
+		"messages":[{"id":"wamid.x","type":"text","text":{"body":"no sender"}},{"from":"1","type":"text","text":{"body":"no id"}}]}}]}]}`), "", true)
+	text := metafake.WhatsAppTextWebhook(appSecret, phoneNumberID, waID, "Ana", "wamid.1", "hello", epoch).Body
+	f.Add(text, metafake.Sign("another app's secret", text), false)
+	f.Add(text, metafake.Sign(appSecret, append(text, ' ')), false)
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":null}`), "sha256=00", false)
 	f.Add([]byte(`[]`), metafake.Sign(appSecret, []byte(`[]`)), false)
 	f.Add([]byte{}, "", false)
