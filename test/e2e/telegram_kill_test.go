@@ -26,7 +26,7 @@ func TestTelegramRepliesSurviveKill9(t *testing.T) {
 	for i, op := range operators {
 		user := telegramfake.User{ID: int64(9000 + i), FirstName: fmt.Sprint("User ", i)}
 		fake.Queue(fake.TextUpdate(user, fmt.Sprintf("hello %d", i)))
-		convs[i] = telegramConversation(t, c, fmt.Sprintf("hello %d", i))
+		convs[i] = conversationOfMessage(t, c, fmt.Sprintf("hello %d", i))
 		if code := call(t, "POST", rt.base+"/api/v1/conversations/"+convs[i]+"/take", op, nil, nil); code != http.StatusOK {
 			t.Fatalf("take: %d", code)
 		}

@@ -35,9 +35,9 @@ func waitSent(t *testing.T, fake *telegramfake.Server, text string) telegramfake
 	return telegramfake.Sent{}
 }
 
-// telegramConversation waits for the conversation of a Telegram message to reach
+// conversationOfMessage waits for the conversation of a Telegram message to reach
 // the console, and returns its id.
-func telegramConversation(t *testing.T, c *ws, text string) string {
+func conversationOfMessage(t *testing.T, c *ws, text string) string {
 	t.Helper()
 	ev := c.waitEvent(t, "the Telegram message on the console", isMessage(text))
 	id, _ := field(ev, "message", "conversationID").(string)
@@ -91,7 +91,7 @@ func TestTelegramLongPolling(t *testing.T) {
 
 	ada := telegramfake.User{ID: 4242, FirstName: "Ada", LastName: "Lovelace"}
 	fake.Queue(fake.TextUpdate(ada, "Hello from Telegram"))
-	id := telegramConversation(t, c, "Hello from Telegram")
+	id := conversationOfMessage(t, c, "Hello from Telegram")
 	accept(t, rt, alice, id)
 	if code := call(t, "POST", rt.base+"/api/v1/conversations/"+id+"/messages", alice, map[string]string{"text": "Hi Ada, how can I help?"}, nil); code != http.StatusCreated {
 		t.Fatalf("reply: %d", code)
@@ -107,7 +107,7 @@ func TestTelegramLongPolling(t *testing.T) {
 
 	// The next message of the same user lands in the same conversation.
 	fake.Queue(fake.TextUpdate(ada, "I cannot log in"))
-	if again := telegramConversation(t, c, "I cannot log in"); again != id {
+	if again := conversationOfMessage(t, c, "I cannot log in"); again != id {
 		t.Fatalf("the second message opened conversation %s, want %s", again, id)
 	}
 	if _, _, deletes := fake.Webhook(); deletes == 0 {
@@ -168,7 +168,7 @@ func TestTelegramWebhook(t *testing.T) {
 			t.Fatalf("delivering the update: %d %v", code, err)
 		}
 	}
-	id := telegramConversation(t, c, "Hello over the webhook")
+	id := conversationOfMessage(t, c, "Hello over the webhook")
 	var msgs struct{ Messages []struct{ Text string } }
 	call(t, "GET", rt.base+"/api/v1/conversations/"+id+"/messages", alice, nil, &msgs)
 	if len(msgs.Messages) != 1 {
