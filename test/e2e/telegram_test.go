@@ -35,11 +35,11 @@ func waitSent(t *testing.T, fake *telegramfake.Server, text string) telegramfake
 	return telegramfake.Sent{}
 }
 
-// conversationOfMessage waits for the conversation of a Telegram message to reach
-// the console, and returns its id.
+// conversationOfMessage waits for a messenger contact's message to reach the
+// console, and returns its conversation id.
 func conversationOfMessage(t *testing.T, c *ws, text string) string {
 	t.Helper()
-	ev := c.waitEvent(t, "the Telegram message on the console", isMessage(text))
+	ev := c.waitEvent(t, "the contact's message on the console", isMessage(text))
 	id, _ := field(ev, "message", "conversationID").(string)
 	if id == "" {
 		t.Fatalf("message event without a conversation: %v", ev)
