@@ -147,7 +147,7 @@ func tokenWords(e *Error) string {
 	case 492:
 		return "its session is no longer valid"
 	}
-	return "Graph refused it"
+	return "Meta refused it"
 }
 
 // TokenError words a refused token for the Connected condition: what ("the page

@@ -44,8 +44,12 @@ func NewClient(baseURL, version, token string, hc *http.Client, now func() time.
 		baseURL = config.DefaultGraphAPIBaseURL
 	}
 	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return nil, fmt.Errorf("the Graph API base URL %q is not an http(s) URL without query or credentials", baseURL)
+	switch {
+	case err == nil && u.User != nil:
+		// Not quoted: the error would show the credentials.
+		return nil, errors.New("the Graph API base URL holds credentials: give only scheme, host and path")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "":
+		return nil, fmt.Errorf("the Graph API base URL %q is not an http(s) URL without a query", baseURL)
 	}
 	if version == "" {
 		version = config.DefaultGraphAPIVersion

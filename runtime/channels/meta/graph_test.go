@@ -36,6 +36,9 @@ func TestNewClientChecksItsSettings(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("NewClient(%q, %q) = %v, want ok %v", tt.base, tt.version, err, tt.ok)
 		}
+		if err != nil && strings.Contains(err.Error(), "pw@") {
+			t.Errorf("the error shows the URL's credentials: %v", err)
+		}
 	}
 }
 

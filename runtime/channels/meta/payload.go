@@ -37,6 +37,7 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// String is the integer in decimal.
 func (n Int) String() string { return strconv.FormatInt(int64(n), 10) }
 
 // ID is an identifier Meta sends as a string or, in older payloads, as a number (app
