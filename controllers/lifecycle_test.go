@@ -322,10 +322,10 @@ func TestRenderedChildren(t *testing.T) {
 
 	role := get(t, ns, controllers.RuntimeName("support"), &rbacv1.Role{}).(*rbacv1.Role)
 	want := map[string][]string{
-		"configmaps":                  {"support-config"},
-		"secrets":                     {"smtp-credentials", "support-operator-tokens", "telegram-bot", "twilio", "webhook-signing"},
-		"channels/status":             {"staff-helpdesk", "telegram", "website"},
-		"notificationpolicies/status": {"support-notifications"},
+		"configmaps":      {"support-config"},
+		"secrets":         {"smtp-credentials", "support-operator-tokens", "telegram-bot", "twilio", "webhook-signing"},
+		"channels":        {"telegram"},
+		"channels/status": {"telegram"},
 	}
 	for _, r := range role.Rules {
 		if len(r.ResourceNames) == 0 {

@@ -42,15 +42,10 @@ var ChannelsResource = chatv1alpha1.GroupVersion.WithResource("channels")
 // cfg. The runtime's Role lets it list (by name) and patch the status of exactly the
 // messenger Channels of its LiveChat.
 func NewChannelWriter(cfg *rest.Config, namespace string, log *slog.Logger) (*ChannelWriter, error) {
-	cfg = rest.CopyConfig(cfg)
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = FieldManager
-	}
-	dc, err := dynamic.NewForConfig(cfg)
+	a, err := newChannelAPI(cfg, namespace)
 	if err != nil {
-		return nil, fmt.Errorf("a client for Channel status: %w", err)
+		return nil, err
 	}
-	a := &channelAPI{res: dc.Resource(ChannelsResource).Namespace(namespace), namespace: namespace}
 	w := newWriter(nil, log)
 	w.write = func(ctx context.Context, s channels.Status) error { return a.write(ctx, s, w.now()) }
 	return w, nil
@@ -60,6 +55,20 @@ func NewChannelWriter(cfg *rest.Config, namespace string, log *slog.Logger) (*Ch
 type channelAPI struct {
 	res       dynamic.ResourceInterface
 	namespace string
+	// afterRead, when set, runs once between a read and its apply: tests race there.
+	afterRead func()
+}
+
+func newChannelAPI(cfg *rest.Config, namespace string) (*channelAPI, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = FieldManager
+	}
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("a client for Channel status: %w", err)
+	}
+	return &channelAPI{res: dc.Resource(ChannelsResource).Namespace(namespace), namespace: namespace}, nil
 }
 
 // write applies s unless the Channel already says it. The apply names the
@@ -78,6 +87,10 @@ func (a *channelAPI) write(ctx context.Context, s channels.Status, now time.Time
 		want := desired(s, cur.connected, cur.generation, now)
 		if cur.says(want, s.WebhookURL) {
 			return nil
+		}
+		if f := a.afterRead; f != nil {
+			a.afterRead = nil
+			f()
 		}
 		_, err = a.res.ApplyStatus(ctx, s.Channel, applyObject(a.namespace, s.Channel, cur.resourceVersion, want, s.WebhookURL),
 			metav1.ApplyOptions{FieldManager: FieldManager, Force: true})

@@ -128,6 +128,7 @@ func TestOperatorAndRuntimeOwnDisjointConditions(t *testing.T) {
 	if after.Status.ObservedGeneration != ch.Status.ObservedGeneration {
 		t.Errorf("observedGeneration went from %d to %d", ch.Status.ObservedGeneration, after.Status.ObservedGeneration)
 	}
+	checkKstatus(t, after)
 	checkManagedFields(t, after)
 }
 
@@ -253,6 +254,19 @@ func TestReplicasWriteOnce(t *testing.T) {
 		if n := changes(); n != 1 {
 			t.Errorf("Connected=%v reported by both replicas made %d new versions of the Channel, want 1", s.Connected, n)
 		}
+	}
+
+	// Both read before either writes; the one that applies second applies from a stale
+	// read, is refused, reads again and finds the status written.
+	changes := watchChanges(t, ns, channel(t, ns, "telegram").ResourceVersion)
+	first, second := kubestatus.RaceWrites(context.Background(), asRuntime, ns, refused)
+	if first != nil || second != nil {
+		t.Fatalf("racing writes: %v, %v", first, second)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := changes(); n != 1 {
+		t.Errorf("two replicas racing to write the same status made %d new versions of the Channel, want 1: %+v", n,
+			connected(channel(t, ns, "telegram")))
 	}
 }
 
