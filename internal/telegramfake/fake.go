@@ -74,6 +74,7 @@ type Server struct {
 	attempts  int
 	arrived   chan struct{}
 	client    *http.Client
+	onSend    func(Sent)
 }
 
 // New starts a fake Bot API for one bot.
@@ -147,6 +148,14 @@ func (s *Server) SendAttempts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts
+}
+
+// OnSend calls fn with every message the fake accepts, as it accepts it, for
+// benchmarks that time arrivals.
+func (s *Server) OnSend(fn func(Sent)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onSend = fn
 }
 
 // Block makes the chat's user block the bot: sends to it get 403.
@@ -497,8 +506,13 @@ func (s *Server) sendMessage(w http.ResponseWriter, params map[string]any) {
 	s.nextMsgID[chatID]++
 	id := s.nextMsgID[chatID]
 	now := time.Now()
-	s.sent = append(s.sent, Sent{Method: "sendMessage", ChatID: chatID, Text: text, MessageID: id, At: now})
+	sent := Sent{Method: "sendMessage", ChatID: chatID, Text: text, MessageID: id, At: now}
+	s.sent = append(s.sent, sent)
+	onSend := s.onSend
 	s.mu.Unlock()
+	if onSend != nil {
+		onSend(sent)
+	}
 	answer(w, map[string]any{"message_id": id, "date": now.Unix(), "text": text,
 		"chat": map[string]any{"id": chatID, "type": "private"},
 		"from": map[string]any{"id": s.Bot.ID, "is_bot": true, "first_name": "Switchboard", "username": s.Bot.Username}})

@@ -36,8 +36,8 @@ func (db *DB) UpsertContact(ctx context.Context, c store.Contact) (_ store.Conta
 		c.CreatedAt = db.now()
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO contacts (id, channel, external_id, name, email, phone, token_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING`),
+		_, err := db.stmt(ctx, tx, `INSERT INTO contacts (id, channel, external_id, name, email, phone, token_hash, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING`).exec(ctx,
 			c.ID, c.Channel, c.ExternalID, c.Name, c.Email, c.Phone, nullString(c.TokenHash), ms(c.CreatedAt))
 		return err
 	}, nil)
@@ -51,13 +51,13 @@ func (db *DB) UpsertContact(ctx context.Context, c store.Contact) (_ store.Conta
 // Contact implements store.Store.
 func (db *DB) Contact(ctx context.Context, id string) (_ store.Contact, err error) {
 	defer db.timed("get_contact")(&err)
-	return scanContact(db.read.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE id = ?`), id))
+	return scanContact(db.readQueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
 }
 
 // ContactByExternalID implements store.Store.
 func (db *DB) ContactByExternalID(ctx context.Context, channel, externalID string) (_ store.Contact, err error) {
 	defer db.timed("get_contact")(&err)
-	return scanContact(db.read.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE channel = ? AND external_id = ?`),
+	return scanContact(db.readQueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE channel = ? AND external_id = ?`,
 		channel, externalID))
 }
 
@@ -69,7 +69,7 @@ func (db *DB) SetOptedOut(ctx context.Context, id string, optedOut bool) (err er
 		v = 1
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET opted_out = ? WHERE id = ?`), v, id)
+		res, err := db.stmt(ctx, tx, `UPDATE contacts SET opted_out = ? WHERE id = ?`).exec(ctx, v, id)
 		if err != nil {
 			return err
 		}
@@ -83,14 +83,14 @@ func (db *DB) SetOptedOut(ctx context.Context, id string, optedOut bool) (err er
 // ContactByToken implements store.Store.
 func (db *DB) ContactByToken(ctx context.Context, tokenHash string) (_ store.Contact, err error) {
 	defer db.timed("get_contact")(&err)
-	return scanContact(db.read.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE token_hash = ?`), tokenHash))
+	return scanContact(db.readQueryRow(ctx, `SELECT `+contactColumns+` FROM contacts WHERE token_hash = ?`, tokenHash))
 }
 
 // UpdateContact implements store.Store: name, email, phone and token hash.
 func (db *DB) UpdateContact(ctx context.Context, c store.Contact) (err error) {
 	defer db.timed("update_contact")(&err)
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET name = ?, email = ?, phone = ?, token_hash = ? WHERE id = ?`),
+		res, err := db.stmt(ctx, tx, `UPDATE contacts SET name = ?, email = ?, phone = ?, token_hash = ? WHERE id = ?`).exec(ctx,
 			c.Name, c.Email, c.Phone, nullString(c.TokenHash), c.ID)
 		if err != nil {
 			return err
@@ -121,16 +121,16 @@ func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, ac
 			ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`
 			presence = store.PresenceOffline
 		}
-		_, err := tx.ExecContext(ctx, db.q(upsert), name, presence, act, ms(now))
+		_, err := db.stmt(ctx, tx, upsert).exec(ctx, name, presence, act, ms(now))
 		if err != nil {
 			return err
 		}
 		if active != nil {
-			if _, err := tx.ExecContext(ctx, db.q(`UPDATE operators SET active = ? WHERE name = ?`), act, name); err != nil {
+			if _, err := db.stmt(ctx, tx, `UPDATE operators SET active = ? WHERE name = ?`).exec(ctx, act, name); err != nil {
 				return err
 			}
 		}
-		op, err = scanOperator(tx.QueryRowContext(ctx, db.q(`SELECT `+operatorColumns+` FROM operators WHERE name = ?`), name))
+		op, err = scanOperator(db.stmt(ctx, tx, `SELECT `+operatorColumns+` FROM operators WHERE name = ?`).queryRow(ctx, name))
 		changes = []store.Change{{Kind: store.ChangeOperator, Operator: &op}}
 		return err
 	}, &changes)
@@ -154,14 +154,14 @@ func scanOperator(row scanner) (store.Operator, error) {
 // Operators implements store.Store.
 func (db *DB) Operators(ctx context.Context) (_ []store.Operator, err error) {
 	defer db.timed("list_operators")(&err)
-	return queryAll(ctx, db.read, scanOperator, `SELECT `+operatorColumns+` FROM operators ORDER BY name`)
+	return queryAll(ctx, db, scanOperator, `SELECT `+operatorColumns+` FROM operators ORDER BY name`)
 }
 
 // Activity implements store.Store.
 func (db *DB) Activity(ctx context.Context, conversationID string) (_ []store.Activity, err error) {
 	defer db.timed("list_activity")(&err)
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, conversation_id, type, actor, detail, created_at FROM activity
-		WHERE conversation_id = ? ORDER BY id`), conversationID)
+	rows, err := db.readQuery(ctx, `SELECT id, conversation_id, type, actor, detail, created_at FROM activity
+		WHERE conversation_id = ? ORDER BY id`, conversationID)
 	if err != nil {
 		return nil, err
 	}

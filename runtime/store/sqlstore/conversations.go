@@ -76,7 +76,7 @@ func (db *DB) insertActivity(ctx context.Context, tx *sql.Tx, a store.Activity) 
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = db.now()
 	}
-	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO activity (conversation_id, type, actor, detail, created_at) VALUES (?, ?, ?, ?, ?)`),
+	_, err := db.stmt(ctx, tx, `INSERT INTO activity (conversation_id, type, actor, detail, created_at) VALUES (?, ?, ?, ?, ?)`).exec(ctx,
 		a.ConversationID, a.Type, a.Actor, a.Detail, ms(a.CreatedAt))
 	return err
 }
@@ -89,8 +89,8 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 	normalise(&c)
 	changes := []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO conversations (`+conversationColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := db.stmt(ctx, tx, `INSERT INTO conversations (`+conversationColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).exec(ctx,
 			c.ID, c.Channel, c.Queue, c.ContactID, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","),
 			boolInt(c.BotAnswered), msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
 			msPtr(c.LastMessageAt), msPtr(c.LastOutgoingAt), ms(c.CreatedAt), ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Seq, c.Version,
@@ -110,7 +110,7 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 // Conversation implements store.Store.
 func (db *DB) Conversation(ctx context.Context, id string) (_ store.Conversation, err error) {
 	defer db.timed("get_conversation")(&err)
-	return scanConversation(db.read.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), id))
+	return scanConversation(db.readQueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
 }
 
 // Conversations implements store.Store. Open conversations come first in the order
@@ -151,12 +151,12 @@ func (db *DB) Conversations(ctx context.Context, f store.ConversationFilter) (_ 
 		query += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	return queryAll(ctx, db.read, scanConversation, db.q(query), args...)
+	return queryAll(ctx, db, scanConversation, query, args...)
 }
 
 // queryAll runs a query and scans every row with scan.
-func queryAll[T any](ctx context.Context, q *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.readQuery(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 			}
 		}
 		var err error
-		c, err = scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), t.ID))
+		c, err = scanConversation(db.stmt(ctx, tx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`).queryRow(ctx, t.ID))
 		if err != nil {
 			return err
 		}
@@ -196,9 +196,9 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 		c.Version++
 		c.UpdatedAt = db.now()
 		normalise(&c)
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE conversations SET queue = ?, state = ?, operator = ?, last_operator = ?,
+		res, err := db.stmt(ctx, tx, `UPDATE conversations SET queue = ?, state = ?, operator = ?, last_operator = ?,
 			offered = ?, lapsed = ?, bot_answered = ?, queued_at = ?, assigned_at = ?, accept_deadline = ?, completion_deadline = ?,
-			updated_at = ?, closed_at = ?, version = ? WHERE id = ? AND version = ?`),
+			updated_at = ?, closed_at = ?, version = ? WHERE id = ? AND version = ?`).exec(ctx,
 			c.Queue, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","), strings.Join(c.Lapsed, ","), boolInt(c.BotAnswered),
 			msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),
 			ms(c.UpdatedAt), msPtr(c.ClosedAt), c.Version, c.ID, t.Version)
@@ -209,7 +209,7 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 			return store.ErrConflict
 		}
 		if t.Claim != nil && holder != t.Claim.Operator {
-			if _, err := tx.ExecContext(ctx, db.q(`UPDATE operators SET last_assigned_at = ? WHERE name = ?`),
+			if _, err := db.stmt(ctx, tx, `UPDATE operators SET last_assigned_at = ? WHERE name = ?`).exec(ctx,
 				ms(c.UpdatedAt), t.Claim.Operator); err != nil {
 				return err
 			}
@@ -231,8 +231,8 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 // SQLite: every write is serialized already) and refuses the claim when they hold as
 // many chats as their limit, not counting the conversation being claimed.
 func (db *DB) checkClaim(ctx context.Context, tx *sql.Tx, conversationID string, cl store.Claim) error {
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO operators (name, presence, active, updated_at) VALUES (?, 'offline', 1, ?)
-		ON CONFLICT (name) DO NOTHING`), cl.Operator, ms(db.now())); err != nil {
+	if _, err := db.stmt(ctx, tx, `INSERT INTO operators (name, presence, active, updated_at) VALUES (?, 'offline', 1, ?)
+		ON CONFLICT (name) DO NOTHING`).exec(ctx, cl.Operator, ms(db.now())); err != nil {
 		return err
 	}
 	lock := `SELECT presence, active FROM operators WHERE name = ?`
@@ -241,14 +241,14 @@ func (db *DB) checkClaim(ctx context.Context, tx *sql.Tx, conversationID string,
 	}
 	var presence store.Presence
 	var active int64
-	if err := tx.QueryRowContext(ctx, db.q(lock), cl.Operator).Scan(&presence, &active); err != nil {
+	if err := db.stmt(ctx, tx, lock).queryRow(ctx, cl.Operator).Scan(&presence, &active); err != nil {
 		return err
 	}
 	if cl.Routed && (presence != store.PresenceOnline || active == 0) {
 		return store.ErrUnavailable
 	}
 	var held int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT count(*) FROM conversations WHERE operator = ? AND state IN ('Assigned', 'Active') AND id <> ?`),
+	if err := db.stmt(ctx, tx, `SELECT count(*) FROM conversations WHERE operator = ? AND state IN ('Assigned', 'Active') AND id <> ?`).queryRow(ctx,
 		cl.Operator, conversationID).Scan(&held); err != nil {
 		return err
 	}
@@ -293,12 +293,12 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if m.BotAnswer {
 			open, botAnswer = `state = 'Bot'`, `, bot_answered = 1, version = version + 1 - bot_answered`
 		}
-		if err := tx.QueryRowContext(ctx, db.q(`UPDATE conversations SET seq = seq + 1, last_message_at = ?,
+		if err := db.stmt(ctx, tx, `UPDATE conversations SET seq = seq + 1, last_message_at = ?,
 			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = `+completion+botAnswer+`
-			WHERE id = ? AND `+open+` RETURNING seq, queue`), args...).Scan(&m.Seq, &m.Queue); err != nil {
+			WHERE id = ? AND `+open+` RETURNING seq, queue`).queryRow(ctx, args...).Scan(&m.Seq, &m.Queue); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				var state store.State
-				err := tx.QueryRowContext(ctx, db.q(`SELECT state FROM conversations WHERE id = ?`), m.ConversationID).Scan(&state)
+				err := db.stmt(ctx, tx, `SELECT state FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&state)
 				switch {
 				case errors.Is(err, sql.ErrNoRows):
 					return store.ErrNotFound
@@ -311,8 +311,8 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			}
 			return err
 		}
-		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
-			provider_id, dedup_key, created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		err := db.stmt(ctx, tx, `INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
+			provider_id, dedup_key, created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`).queryRow(ctx,
 			m.ConversationID, m.Seq, m.Direction, m.AuthorKind, m.Author, m.Text, m.ProviderID, dedup, ms(m.CreatedAt), m.Delivery).Scan(&m.ID)
 		if err != nil {
 			return err
@@ -323,7 +323,7 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		}
 		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {
 			// Replicas schedule deadlines from conversation changes: announce it.
-			c, err := scanConversation(tx.QueryRowContext(ctx, db.q(`SELECT `+conversationColumns+` FROM conversations WHERE id = ?`), m.ConversationID))
+			c, err := scanConversation(db.stmt(ctx, tx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID))
 			if err != nil {
 				return err
 			}
@@ -383,14 +383,14 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 	if limit <= 0 {
 		limit = 1000
 	}
-	return queryAll(ctx, db.read, scanMessage, db.q(`SELECT `+messageColumns+` FROM messages
-		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`), conversationID, afterSeq, limit)
+	return queryAll(ctx, db, scanMessage, `SELECT `+messageColumns+` FROM messages
+		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`, conversationID, afterSeq, limit)
 }
 
 // CountByState implements store.Store.
 func (db *DB) CountByState(ctx context.Context) (_ map[store.State]int, err error) {
 	defer db.timed("count_conversations")(&err)
-	rows, err := db.read.QueryContext(ctx, `SELECT state, count(*) FROM conversations GROUP BY state`)
+	rows, err := db.readQuery(ctx, `SELECT state, count(*) FROM conversations GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (db *DB) CountByState(ctx context.Context) (_ map[store.State]int, err erro
 // Loads implements store.Store.
 func (db *DB) Loads(ctx context.Context) (_ map[string]int, err error) {
 	defer db.timed("loads")(&err)
-	rows, err := db.read.QueryContext(ctx, `SELECT operator, count(*) FROM conversations
+	rows, err := db.readQuery(ctx, `SELECT operator, count(*) FROM conversations
 		WHERE state IN ('Assigned', 'Active') AND operator <> '' GROUP BY operator`)
 	if err != nil {
 		return nil, err
@@ -431,6 +431,6 @@ func (db *DB) Loads(ctx context.Context) (_ map[string]int, err error) {
 // WithDeadlines implements store.Store.
 func (db *DB) WithDeadlines(ctx context.Context) (_ []store.Conversation, err error) {
 	defer db.timed("list_deadlines")(&err)
-	return queryAll(ctx, db.read, scanConversation, `SELECT `+conversationColumns+` FROM conversations
+	return queryAll(ctx, db, scanConversation, `SELECT `+conversationColumns+` FROM conversations
 		WHERE accept_deadline IS NOT NULL OR completion_deadline IS NOT NULL`)
 }

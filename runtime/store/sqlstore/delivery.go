@@ -51,7 +51,7 @@ func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []s
 	var changes []store.Change
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		changed, changes = nil, nil
-		rows, err := tx.QueryContext(ctx, query, setArgs...)
+		rows, err := db.stmt(ctx, tx, query).query(ctx, setArgs...)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []s
 			m := &changed[i]
 			q, ok := queues[m.ConversationID]
 			if !ok {
-				if err := tx.QueryRowContext(ctx, db.q(`SELECT queue FROM conversations WHERE id = ?`), m.ConversationID).Scan(&q); err != nil {
+				if err := db.stmt(ctx, tx, `SELECT queue FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&q); err != nil {
 					return err
 				}
 				queues[m.ConversationID] = q

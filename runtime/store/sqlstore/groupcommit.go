@@ -89,6 +89,7 @@ func (g *groupCommit) run() {
 		for _, w := range batch {
 			close(w.done)
 		}
+		g.db.prepareWanted(context.Background())
 	}
 }
 

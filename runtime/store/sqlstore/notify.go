@@ -60,7 +60,7 @@ func (db *DB) received(ctx context.Context, payload string) (store.Change, error
 		if err != nil {
 			return c, fmt.Errorf("change notification names message %q: %w", n.Fetch, err)
 		}
-		m, err := scanMessage(db.read.QueryRowContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages WHERE id = ?`), id))
+		m, err := scanMessage(db.readQueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
 		if err != nil {
 			return c, fmt.Errorf("reading message %d named by a change notification: %w", id, err)
 		}
@@ -77,7 +77,7 @@ func (db *DB) received(ctx context.Context, payload string) (store.Change, error
 		}
 		c.Conversation = &conv
 	case store.ChangeOperator:
-		op, err := scanOperator(db.read.QueryRowContext(ctx, db.q(`SELECT `+operatorColumns+` FROM operators WHERE name = ?`), n.Fetch))
+		op, err := scanOperator(db.readQueryRow(ctx, `SELECT `+operatorColumns+` FROM operators WHERE name = ?`, n.Fetch))
 		if err != nil {
 			return c, fmt.Errorf("reading operator %s named by a change notification: %w", n.Fetch, err)
 		}

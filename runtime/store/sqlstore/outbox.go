@@ -51,84 +51,11 @@ func newInstance() string {
 	return hex.EncodeToString(b)
 }
 
-// outboxState keeps the outbox's statements prepared on SQLite's one writer
-// connection: parsing them costs more than running them. They are prepared outside any
-// transaction (inside one, the writer would wait for itself); until then, and on
-// PostgreSQL (pgx keeps prepared statements per connection itself), they run unprepared.
+// outboxState is what the outbox's store keeps between calls.
 type outboxState struct {
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu sync.Mutex
 	// freed: the leases of earlier processes were freed (SQLite).
 	freed bool
-}
-
-// prepareJobs prepares queries (written with ? placeholders) for later transactions.
-func (db *DB) prepareJobs(ctx context.Context, queries ...string) error {
-	if db.d.dollar {
-		return nil
-	}
-	for _, q := range queries {
-		db.outbox.mu.Lock()
-		_, ok := db.outbox.stmts[q]
-		db.outbox.mu.Unlock()
-		if ok {
-			continue
-		}
-		st, err := db.write.PrepareContext(ctx, q) // waits for the writer: no lock held
-		if err != nil {
-			return err
-		}
-		db.outbox.mu.Lock()
-		if db.outbox.stmts == nil {
-			db.outbox.stmts = map[string]*sql.Stmt{}
-		}
-		if _, ok := db.outbox.stmts[q]; ok {
-			_ = st.Close()
-		} else {
-			db.outbox.stmts[q] = st
-		}
-		db.outbox.mu.Unlock()
-	}
-	return nil
-}
-
-// txStmt is one of the outbox's statements in a transaction.
-type txStmt struct {
-	tx   *sql.Tx
-	st   *sql.Stmt // nil: run unprepared
-	text string
-}
-
-func (db *DB) jobStmt(ctx context.Context, tx *sql.Tx, query string) txStmt {
-	query = db.q(query)
-	db.outbox.mu.Lock()
-	st := db.outbox.stmts[query]
-	db.outbox.mu.Unlock()
-	if st != nil {
-		st = tx.StmtContext(ctx, st)
-	}
-	return txStmt{tx: tx, st: st, text: query}
-}
-
-func (s txStmt) exec(ctx context.Context, args ...any) (sql.Result, error) {
-	if s.st != nil {
-		return s.st.ExecContext(ctx, args...)
-	}
-	return s.tx.ExecContext(ctx, s.text, args...)
-}
-
-func (s txStmt) queryRow(ctx context.Context, args ...any) *sql.Row {
-	if s.st != nil {
-		return s.st.QueryRowContext(ctx, args...)
-	}
-	return s.tx.QueryRowContext(ctx, s.text, args...)
-}
-
-func (s txStmt) query(ctx context.Context, args ...any) (*sql.Rows, error) {
-	if s.st != nil {
-		return s.st.QueryContext(ctx, args...)
-	}
-	return s.tx.QueryContext(ctx, s.text, args...)
 }
 
 // The outbox's statements that run once per job (finishing: on SQLite).
@@ -154,8 +81,8 @@ func (db *DB) lockKeys(ctx context.Context, tx *sql.Tx, keys []string) error {
 	if !db.d.dollar || len(keys) == 0 {
 		return nil // SQLite runs one write at a time
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, h)
-		FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) locks`, keyLockClass, keys)
+	_, err := db.stmt(ctx, tx, `SELECT pg_advisory_xact_lock($1, h)
+		FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) locks`).exec(ctx, keyLockClass, keys)
 	return err
 }
 
@@ -175,7 +102,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 		return 0, err
 	}
 	now := db.now()
-	insert := db.jobStmt(ctx, tx, insertJobQuery)
+	insert := db.stmt(ctx, tx, insertJobQuery)
 	n := 0
 	for _, j := range jobs {
 		if j.RunAt.IsZero() {
@@ -228,7 +155,7 @@ func (db *DB) enqueueForMessage(ctx context.Context, tx *sql.Tx, m *store.Messag
 // Enqueue implements store.Jobs.
 func (db *DB) Enqueue(ctx context.Context, jobs ...store.Job) (n int, err error) {
 	defer db.timed("enqueue_jobs")(&err)
-	if err := db.prepareJobs(ctx, insertJobQuery); err != nil {
+	if err := db.prepare(ctx, insertJobQuery); err != nil {
 		return 0, err
 	}
 	var changes []store.Change
@@ -248,7 +175,7 @@ func (db *DB) Enqueue(ctx context.Context, jobs ...store.Job) (n int, err error)
 // Job implements store.Jobs.
 func (db *DB) Job(ctx context.Context, idempotencyKey string) (_ store.Job, err error) {
 	defer db.timed("get_job")(&err)
-	j, err := scanJob(db.read.QueryRowContext(ctx, db.q(`SELECT `+jobColumns+` FROM outbox_jobs WHERE idempotency_key = ?`), idempotencyKey))
+	j, err := scanJob(db.readQueryRow(ctx, `SELECT `+jobColumns+` FROM outbox_jobs WHERE idempotency_key = ?`, idempotencyKey))
 	if db.instance != "" {
 		j.Owner = strings.TrimPrefix(j.Owner, db.instance+"/")
 	}
@@ -282,7 +209,7 @@ func (db *DB) ClaimJobs(ctx context.Context, c store.JobClaim) (jobs []store.Job
 		RETURNING ` + jobColumns
 	// The statements of the jobs' lives, prepared ahead of the transactions that use
 	// them; the worker claims before anything else.
-	if err := db.prepareJobs(ctx, query, insertJobQuery, finishJobQuery, promoteJobQuery); err != nil {
+	if err := db.prepare(ctx, query, insertJobQuery, finishJobQuery, promoteJobQuery); err != nil {
 		return nil, err
 	}
 	db.outbox.mu.Lock()
@@ -292,12 +219,12 @@ func (db *DB) ClaimJobs(ctx context.Context, c store.JobClaim) (jobs []store.Job
 		jobs = jobs[:0]
 		if free {
 			// SQLite has one process: what an earlier one held, it held when it died.
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox_jobs SET lease_owner = NULL, run_at = ?
-				WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_owner NOT LIKE ?`, now, db.instance+"/%"); err != nil {
+			if _, err := db.stmt(ctx, tx, `UPDATE outbox_jobs SET lease_owner = NULL, run_at = ?
+				WHERE state = 'pending' AND lease_owner IS NOT NULL AND lease_owner NOT LIKE ?`).exec(ctx, now, db.instance+"/%"); err != nil {
 				return err
 			}
 		}
-		rows, err := db.jobStmt(ctx, tx, query).query(ctx, args...)
+		rows, err := db.stmt(ctx, tx, query).query(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -335,8 +262,8 @@ func (db *DB) NextJobAt(ctx context.Context, kinds []string) (_ time.Time, ok bo
 		args[i] = k
 	}
 	var at int64
-	err = db.read.QueryRowContext(ctx, db.q(`SELECT run_at FROM outbox_jobs WHERE state = 'pending' AND head = 1
-		AND kind IN (`+placeholders(len(kinds))+`) ORDER BY run_at LIMIT 1`), args...).Scan(&at)
+	err = db.readQueryRow(ctx, `SELECT run_at FROM outbox_jobs WHERE state = 'pending' AND head = 1
+		AND kind IN (`+placeholders(len(kinds))+`) ORDER BY run_at LIMIT 1`, args...).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -349,7 +276,7 @@ func (db *DB) NextJobAt(ctx context.Context, kinds []string) (_ time.Time, ok bo
 // JobStats implements store.Jobs.
 func (db *DB) JobStats(ctx context.Context) (_ []store.JobStats, err error) {
 	defer db.timed("job_stats")(&err)
-	return queryAll(ctx, db.read, func(row scanner) (store.JobStats, error) {
+	return queryAll(ctx, db, func(row scanner) (store.JobStats, error) {
 		var s store.JobStats
 		var oldest int64
 		err := row.Scan(&s.Kind, &s.Pending, &oldest)
@@ -362,8 +289,8 @@ func (db *DB) JobStats(ctx context.Context) (_ []store.JobStats, err error) {
 func (db *DB) PruneJobs(ctx context.Context, before time.Time, limit int) (n int, err error) {
 	defer db.timed("prune_jobs")(&err)
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`DELETE FROM outbox_jobs WHERE id IN (
-			SELECT id FROM outbox_jobs WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`), ms(before), limit)
+		res, err := db.stmt(ctx, tx, `DELETE FROM outbox_jobs WHERE id IN (
+			SELECT id FROM outbox_jobs WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`).exec(ctx, ms(before), limit)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 		}
 		rows[i] = row
 	}
-	if err := db.prepareJobs(ctx, finishJobQuery, promoteJobQuery); err != nil {
+	if err := db.prepare(ctx, finishJobQuery, promoteJobQuery); err != nil {
 		return nil, err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
@@ -55,11 +55,11 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 			if err := db.lockKeys(ctx, tx, finalKeys); err != nil {
 				return err
 			}
-			applied, err = finishPostgres(ctx, tx, rows)
+			applied, err = db.finishPostgres(ctx, tx, rows)
 			return err
 		}
 		applied = make([]bool, len(rows))
-		update, promote := db.jobStmt(ctx, tx, finishJobQuery), db.jobStmt(ctx, tx, promoteJobQuery)
+		update, promote := db.stmt(ctx, tx, finishJobQuery), db.stmt(ctx, tx, promoteJobQuery)
 		for i, r := range rows {
 			res, err := update.exec(ctx, r.state, r.head, r.runAt, r.runAt, r.given, r.err, nullInt(r.finishedAt), r.id, r.key, r.owner)
 			if err != nil {
@@ -89,7 +89,7 @@ func nullInt(v int64) any {
 
 // finishPostgres records a batch in two statements rather than two per job: the
 // round trips, not the work, are what costs on PostgreSQL.
-func finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, error) {
+func (db *DB) finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, error) {
 	n := len(rows)
 	ids, heads, runAts, given, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	states, errs, keys, owners := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -97,13 +97,13 @@ func finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, 
 		ids[i], heads[i], runAts[i], given[i], finished[i] = r.id, r.head, r.runAt, r.given, r.finishedAt
 		states[i], errs[i], keys[i], owners[i] = string(r.state), r.err, r.key, r.owner
 	}
-	res, err := tx.QueryContext(ctx, `UPDATE outbox_jobs j SET state = r.state, head = r.head,
+	res, err := db.stmt(ctx, tx, `UPDATE outbox_jobs j SET state = r.state, head = r.head,
 			run_at = CASE WHEN r.run_at < 0 THEN j.run_at ELSE r.run_at END, attempts = j.attempts - r.given,
 			last_error = COALESCE(NULLIF(r.error, ''), j.last_error), lease_owner = NULL, finished_at = NULLIF(r.finished, 0)
 		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::text[])
 			AS r(id, state, head, run_at, given, error, finished, key, owner)
 		WHERE j.id = r.id AND j.order_key = r.key AND j.lease_owner = r.owner AND j.state = 'pending'
-		RETURNING j.id`, ids, states, heads, runAts, given, errs, finished, keys, owners)
+		RETURNING j.id`).query(ctx, ids, states, heads, runAts, given, errs, finished, keys, owners)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +128,8 @@ func finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, 
 		}
 	}
 	if len(passOn) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox_jobs SET head = 1 WHERE id IN (
-			SELECT min(id) FROM outbox_jobs WHERE state = 'pending' AND order_key = ANY($1::text[]) GROUP BY order_key)`, passOn); err != nil {
+		if _, err := db.stmt(ctx, tx, `UPDATE outbox_jobs SET head = 1 WHERE id IN (
+			SELECT min(id) FROM outbox_jobs WHERE state = 'pending' AND order_key = ANY($1::text[]) GROUP BY order_key)`).exec(ctx, passOn); err != nil {
 			return nil, err
 		}
 	}

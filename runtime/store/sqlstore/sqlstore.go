@@ -54,6 +54,7 @@ type DB struct {
 	// the outbox's statements prepared (outbox.go).
 	instance string
 	outbox   outboxState
+	stmts    statements
 }
 
 var _ store.Store = (*DB)(nil)
@@ -204,6 +205,7 @@ func (db *DB) close() error {
 		err = db.closer() // the LISTEN connection, which feeds the change feed
 	}
 	db.feed.close()
+	db.closeStatements()
 	if db.read != db.write {
 		_ = db.read.Close()
 	}
