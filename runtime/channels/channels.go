@@ -158,6 +158,9 @@ type Outgoing struct {
 	// LastInbound is when the contact last wrote, for providers that allow replies
 	// only within a window after it (Meta's 24 hours); zero when unknown.
 	LastInbound time.Time
+	// ByBot is true for a channel bot's answer: it does not take the conversation
+	// from the bot (Messenger's thread control), where an operator's reply does.
+	ByBot bool
 }
 
 // Sent is a message the provider accepted.

@@ -201,7 +201,7 @@ func (mg *Manager) Apply(ctx context.Context, cfg *config.Config, secret func(na
 			jobs = append(jobs, mg.registrationJob(name, e.fingerprint+"-deleted", e.fingerprint, actionDeregister))
 			mg.seen[name] = append(mg.seen[name], e.fingerprint+"-deleted")
 		}
-		mg.dropStatus(name)
+		mg.dropStatus(name, e.ch.Type)
 	}
 	mg.mu.Unlock()
 	if len(jobs) > 0 {

@@ -30,6 +30,7 @@ type sendPayload struct {
 	Channel string `json:"channel"`
 	Contact string `json:"contact"`
 	Text    string `json:"text"`
+	ByBot   bool   `json:"byBot,omitempty"`
 }
 
 // Outbound adds to a message for a messenger contact the job that sends it, so the
@@ -38,7 +39,7 @@ func (mg *Manager) Outbound(ch *config.Channel, conv store.Conversation, m *stor
 	if !mg.Messenger(ch.Type) {
 		return
 	}
-	payload, _ := json.Marshal(sendPayload{Channel: ch.Name, Contact: conv.ContactID, Text: m.Text})
+	payload, _ := json.Marshal(sendPayload{Channel: ch.Name, Contact: conv.ContactID, Text: m.Text, ByBot: m.AuthorKind == "bot"})
 	m.Delivery = store.DeliveryQueued
 	m.Jobs = append(m.Jobs, store.Job{Kind: SendKind(ch.Type), Limiter: "channel/" + ch.Name, Payload: payload})
 }
@@ -83,7 +84,7 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 	}
 	typ := string(e.ch.Type)
 	start := time.Now()
-	sent, err := e.adapter.Send(ctx, Outgoing{To: contact.ExternalID, Text: p.Text})
+	sent, err := e.adapter.Send(ctx, Outgoing{To: contact.ExternalID, Text: p.Text, ByBot: p.ByBot})
 	mg.m.latency.WithLabelValues(typ).Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:

@@ -16,6 +16,7 @@ const (
 	ReasonInvalidCredentials = "InvalidCredentials"
 	ReasonProviderError      = "ProviderError"
 	ReasonRegistrationFailed = "WebhookRegistrationFailed"
+	ReasonNotConfigured      = "NotConfigured"
 )
 
 // Status is a channel's connection as this runtime sees it.
@@ -66,11 +67,17 @@ func (mg *Manager) setStatus(s Status) {
 	mg.statusMu.Unlock()
 }
 
-func (mg *Manager) dropStatus(name string) {
+// dropStatus forgets a channel that left the configuration. Its Channel, if it still
+// exists (left out for a problem its Ready condition names), is told it is not run.
+func (mg *Manager) dropStatus(name string, typ config.ChannelType) {
 	mg.statusMu.Lock()
 	defer mg.statusMu.Unlock()
 	delete(mg.statuses, name)
 	mg.m.connected.DeleteLabelValues(name)
+	if mg.opts.OnStatus != nil {
+		mg.opts.OnStatus(Status{Channel: name, Type: typ, Reason: ReasonNotConfigured,
+			Message: "the runtime does not run this channel: its configuration has a problem, which its Ready condition names"})
+	}
 }
 
 // goProbe checks a channel's credentials in the background and records the outcome.

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
+	"github.com/switchboard-chat/switchboard/runtime/kubestatus"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -130,11 +131,22 @@ func Run(ctx context.Context, o Options) error {
 	if providers == nil {
 		providers = DefaultProviders
 	}
+	// In a cluster the runtime writes each messenger Channel's Connected condition.
+	statusWriter, err := kubestatus.ForSource(o.Source, log.With("component", "kubestatus"))
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("writing channel status to the cluster: %w", err)
+	}
+	go statusWriter.Run(ctx) // nil outside a cluster: returns at once
+	onStatus := statusWriter.Set
+	if o.OnChannelStatus != nil {
+		onStatus = func(s channels.Status) { statusWriter.Set(s); o.OnChannelStatus(s) }
+	}
 	var messengers *channels.Manager
 	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log,
 		Outbound: func(ch *config.Channel, conv store.Conversation, m *store.Message) { messengers.Outbound(ch, conv, m) }})
 	messengers = channels.NewManager(channels.Options{Store: st, Engine: engine, Providers: providers,
-		OnStatus: o.OnChannelStatus, Metrics: reg, Log: log.With("component", "channels"), Now: o.Now})
+		OnStatus: onStatus, Metrics: reg, Log: log.With("component", "channels"), Now: o.Now})
 	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"), OnFailed: messengers.Failed})
 	if err := messengers.Register(sends); err != nil {
 		messengers.Close()

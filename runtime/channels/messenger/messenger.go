@@ -111,7 +111,7 @@ func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent,
 	if !m.LastInbound.IsZero() && a.now().Sub(m.LastInbound) > ReplyWindow {
 		return channels.Sent{}, outbox.Permanent(errors.New("messenger send: " + outsideWindow))
 	}
-	if a.handover {
+	if a.handover && !m.ByBot {
 		if err := a.TakeThreadControl(ctx, m.To); err != nil && (channels.IsAuth(err) || !outbox.IsPermanent(err)) {
 			return channels.Sent{}, err
 		}

@@ -268,6 +268,13 @@ func TestSendWithABotTakesTheThread(t *testing.T) {
 	if f.TakeThreadControlCalls() != 1 || f.ThreadOwner(psid) != appID || len(f.Sends()) != 1 {
 		t.Fatalf("thread controls %+v, sends %+v", f.ThreadControls(), f.Sends())
 	}
+	// The bot's own answer leaves the thread where it is.
+	if _, err := a.Send(context.Background(), channels.Outgoing{To: psid, Text: "the bot answers", ByBot: true}); err != nil {
+		t.Fatal(err)
+	}
+	if f.TakeThreadControlCalls() != 1 || len(f.Sends()) != 2 {
+		t.Fatalf("a bot's answer took the thread: %d takes", f.TakeThreadControlCalls())
+	}
 
 	// Meta down: the reply waits, for the thread may still be the bot's.
 	takeFails := metafake.ServerError
@@ -276,7 +283,7 @@ func TestSendWithABotTakesTheThread(t *testing.T) {
 	if _, err := a.Send(context.Background(), channels.Outgoing{To: psid, Text: "again"}); err == nil || outbox.IsPermanent(err) {
 		t.Fatalf("send while taking the thread fails for now = %v, want a temporary error", err)
 	}
-	if len(f.Sends()) != 1 {
+	if len(f.Sends()) != 2 {
 		t.Fatal("the reply went out without the thread")
 	}
 
@@ -288,7 +295,7 @@ func TestSendWithABotTakesTheThread(t *testing.T) {
 	if _, err := a.Send(context.Background(), channels.Outgoing{To: psid, Text: "third"}); err != nil {
 		t.Fatalf("send after a refused take: %v", err)
 	}
-	if len(f.Sends()) != 2 {
+	if len(f.Sends()) != 3 {
 		t.Fatalf("sends = %+v", f.Sends())
 	}
 
