@@ -257,7 +257,11 @@ func (e *Engine) Open(ctx context.Context, channel string, id Identity) (Opened,
 }
 
 // EnsureContact returns the contact of a known identity on a channel, creating it.
+// Most messages come from contacts known already: they cost a read, not a write.
 func (e *Engine) EnsureContact(ctx context.Context, channel string, id Identity) (store.Contact, error) {
+	if c, err := e.store.ContactByExternalID(ctx, channel, id.ExternalID); !errors.Is(err, store.ErrNotFound) {
+		return c, err
+	}
 	return e.store.UpsertContact(ctx, store.Contact{ID: newID(), Channel: channel, ExternalID: id.ExternalID,
 		Name: id.Name, Email: id.Email, Phone: id.Phone})
 }

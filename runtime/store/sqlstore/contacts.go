@@ -35,17 +35,23 @@ func (db *DB) UpsertContact(ctx context.Context, c store.Contact) (_ store.Conta
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now()
 	}
+	var out store.Contact
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := db.stmt(ctx, tx, `INSERT INTO contacts (id, channel, external_id, name, email, phone, token_hash, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING`).exec(ctx,
 			c.ID, c.Channel, c.ExternalID, c.Name, c.Email, c.Phone, nullString(c.TokenHash), ms(c.CreatedAt))
+		if err != nil {
+			return err
+		}
+		// Read in the same transaction: the contact as stored, new or not.
+		out, err = scanContact(db.stmt(ctx, tx, `SELECT `+contactColumns+` FROM contacts WHERE channel = ? AND external_id = ?`).queryRow(ctx,
+			c.Channel, c.ExternalID))
 		return err
 	}, nil)
 	if err != nil {
 		return c, err
 	}
-	return scanContact(db.write.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE channel = ? AND external_id = ?`),
-		c.Channel, c.ExternalID))
+	return out, nil
 }
 
 // Contact implements store.Store.

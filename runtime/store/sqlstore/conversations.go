@@ -374,7 +374,11 @@ func scanMessage(row scanner) (store.Message, error) {
 }
 
 func (db *DB) messageByDedup(ctx context.Context, q *sql.DB, key string) (store.Message, error) {
-	return scanMessage(q.QueryRowContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages WHERE dedup_key = ?`), key))
+	const query = `SELECT ` + messageColumns + ` FROM messages WHERE dedup_key = ?`
+	if q == db.read {
+		return scanMessage(db.readQueryRow(ctx, query, key))
+	}
+	return scanMessage(q.QueryRowContext(ctx, db.q(query), key))
 }
 
 // Messages implements store.Store.

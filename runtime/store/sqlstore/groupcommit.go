@@ -102,19 +102,22 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 		}
 		return
 	}
-	for i, w := range batch {
+	ctx := context.Background()
+	// One savepoint name for every write: they nest nothing, so the three statements
+	// are the same each time and stay prepared.
+	savepoint, rollback, release := db.stmt(ctx, tx, "SAVEPOINT w"), db.stmt(ctx, tx, "ROLLBACK TO w"), db.stmt(ctx, tx, "RELEASE w")
+	for _, w := range batch {
 		if err := w.ctx.Err(); err != nil {
 			w.err = err
 			continue
 		}
-		sp := fmt.Sprintf("w%d", i)
-		if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+		if _, err := savepoint.exec(ctx); err != nil {
 			w.err = err
 			continue
 		}
 		if err := w.fn(tx); err != nil {
 			w.err = err
-			if _, rerr := tx.Exec("ROLLBACK TO " + sp); rerr != nil {
+			if _, rerr := rollback.exec(ctx); rerr != nil {
 				// The transaction is unusable: fail everyone.
 				_ = tx.Rollback()
 				for _, o := range batch {
@@ -125,7 +128,7 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 				return
 			}
 		}
-		if _, err := tx.Exec("RELEASE " + sp); err != nil {
+		if _, err := release.exec(ctx); err != nil {
 			// Unreleased, the savepoint's work would still commit with the others, but
 			// the transaction's state is unknown now: fail everyone.
 			_ = tx.Rollback()

@@ -42,6 +42,10 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	read.SetMaxOpenConns(8)
+	// Keep them open: database/sql keeps two idle by default, and each new SQLite
+	// connection reads the schema and prepares its statements again.
+	read.SetMaxIdleConns(8)
+	read.SetConnMaxIdleTime(0)
 	db := newDB(dialect{name: "sqlite"}, write, read, opts)
 	db.group = newGroupCommit(db)
 	if err := db.migrate(ctx, goose.DialectSQLite3); err != nil {
