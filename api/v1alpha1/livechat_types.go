@@ -54,6 +54,11 @@ type LiveChatSpec struct {
 	// +optional
 	Console ConsoleSpec `json:"console,omitempty"`
 
+	// Attachments bounds the files exchanged in chats: their size and media types.
+	// +kubebuilder:default={}
+	// +optional
+	Attachments AttachmentsSpec `json:"attachments,omitempty"`
+
 	// Suspend stops the operator from changing this LiveChat's workload. The running
 	// runtime keeps serving with the configuration it has.
 	// +optional

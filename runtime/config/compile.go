@@ -143,6 +143,7 @@ func (c *compiler) compileLiveChat() {
 			SoundLoop:            s.Console.Sound.Loop,
 			DesktopNotifications: orTrue(s.Console.DesktopNotifications),
 		},
+		Attachments: attachments(s.Attachments),
 	}
 	if out.SimultaneousChats == 0 {
 		out.SimultaneousChats = DefaultSimultaneousChats

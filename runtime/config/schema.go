@@ -46,6 +46,9 @@ type LiveChat struct {
 	Storage     Storage   `json:"storage"`
 	AgentAuth   AgentAuth `json:"agentAuth"`
 	Console     Console   `json:"console"`
+	// Attachments bounds the files exchanged in chats. A configuration written
+	// before it existed has none: Attachments.Resolved applies the defaults then.
+	Attachments *Attachments `json:"attachments,omitempty"`
 }
 
 // Storage drivers.

@@ -2,12 +2,14 @@ package crd
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/runtime/config"
 )
 
 func minimalLiveChat() *chatv1alpha1.LiveChat {
@@ -76,6 +78,10 @@ func TestMinimalObjectsGetDefaults(t *testing.T) {
 			}
 			if s.Console.Sound.Enabled == nil || !*s.Console.Sound.Enabled || s.Console.DesktopNotifications == nil || !*s.Console.DesktopNotifications {
 				t.Errorf("console = %+v, want sound and desktop notifications on", s.Console)
+			}
+			if a := s.Attachments; a.MaxSize == nil || a.MaxSize.String() != "20Mi" ||
+				!slices.Equal(slices.Sorted(slices.Values(a.AllowedContentTypes)), config.DefaultAttachmentContentTypes) {
+				t.Errorf("attachments = %+v, want 20Mi of %v, the runtime's defaults", a, config.DefaultAttachmentContentTypes)
 			}
 		}},
 		{"ChatQueue", minimalQueue(), func(t *testing.T, obj client.Object) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -152,6 +153,16 @@ func invalidObjects() []invalidCase {
 		}), "spec.agentAuth.tokensSecretRef.name", "must be a Secret name: lowercase letters, digits, '-' and '.'"},
 		{"unknown log level", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Runtime.LogLevel = "verbose" }),
 			"spec.runtime.logLevel", `Unsupported value: "verbose"`},
+		{"attachments larger than 100Mi", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Attachments.MaxSize = ptr.To(resource.MustParse("1Gi")) }),
+			"spec.attachments.maxSize", "maxSize must be between 1Ki and 100Mi, for example 20Mi"},
+		{"attachments limited to a few bytes", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Attachments.MaxSize = ptr.To(resource.MustParse("100")) }),
+			"spec.attachments.maxSize", "maxSize must be between 1Ki and 100Mi"},
+		{"allowed content type without a subtype", liveChat(func(o *chatv1alpha1.LiveChat) {
+			o.Spec.Attachments.AllowedContentTypes = []string{"image/png", "image"}
+		}), "spec.attachments.allowedContentTypes", "each entry must be a lowercase media type without parameters, such as image/png"},
+		{"allowed content type with parameters", liveChat(func(o *chatv1alpha1.LiveChat) {
+			o.Spec.Attachments.AllowedContentTypes = []string{"text/plain; charset=utf-8"}
+		}), "spec.attachments.allowedContentTypes", "each entry must be a lowercase media type"},
 
 		// ChatQueue
 		{"unknown routing rule", queue(func(o *chatv1alpha1.ChatQueue) { o.Spec.Routing.Rule = "RoundRobin" }),
