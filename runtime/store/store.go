@@ -124,6 +124,10 @@ type Message struct {
 	// others); DeliveryError is the provider's reason when it failed.
 	Delivery      DeliveryState `json:"delivery,omitempty"`
 	DeliveryError string        `json:"deliveryError,omitempty"`
+	// Attachments are the files the message carries, without their bytes (those are
+	// read one at a time, by Store.Attachment). AppendMessage stores them with the
+	// message, bytes included.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Queue of the conversation when the message was stored; not persisted with it.
 	Queue string `json:"queue,omitempty"`
 	// CompletionDeadline, when set, becomes the conversation's completion deadline;
@@ -140,6 +144,41 @@ type Message struct {
 	// conversation, one without an IdempotencyKey gets one from its kind and the
 	// message's id; MessageID is set to the message's. Not persisted with the message.
 	Jobs []Job `json:"-"`
+}
+
+// AttachmentState says whether an attachment's file is kept.
+type AttachmentState string
+
+// Attachment states.
+const (
+	// AttachmentPending: the file is being fetched from the contact's messenger.
+	AttachmentPending AttachmentState = "pending"
+	// AttachmentStored: the file is kept and can be downloaded.
+	AttachmentStored AttachmentState = "stored"
+	// AttachmentRefused: the file was not kept (too large, a type not allowed, or the
+	// provider would not give it); Note says why. Its message is kept all the same.
+	AttachmentRefused AttachmentState = "refused"
+)
+
+// Attachment is a file a message carries.
+type Attachment struct {
+	// ID is random and unguessable, but serving a file still checks who asks.
+	ID             string `json:"id"`
+	ConversationID string `json:"-"`
+	MessageID      int64  `json:"-"`
+	// Kind is image, document, audio or video, as the messenger said.
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+	// ContentType is sniffed from the bytes once they are kept; until then, what the
+	// provider said.
+	ContentType string          `json:"contentType,omitempty"`
+	Size        int64           `json:"size"`
+	SHA256      string          `json:"sha256,omitempty"`
+	State       AttachmentState `json:"state"`
+	Note        string          `json:"note,omitempty"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	// Data is the file: set when it is written and when read by Store.Attachment.
+	Data []byte `json:"-"`
 }
 
 // DeliveryState is where an outgoing message stands with the provider.
@@ -222,6 +261,9 @@ const (
 	ChangeJobs ChangeKind = "jobs"
 	// ChangeDelivery carries a message whose delivery state changed.
 	ChangeDelivery ChangeKind = "delivery"
+	// ChangeAttachment carries a message, with its attachments, one of which was
+	// just kept or refused.
+	ChangeAttachment ChangeKind = "attachment"
 )
 
 // Change announces one committed write.
@@ -304,6 +346,20 @@ type Store interface {
 	SetOptedOut(ctx context.Context, id string, optedOut bool) error
 	// ContactByExternalID returns the contact of (channel, externalID).
 	ContactByExternalID(ctx context.Context, channel, externalID string) (Contact, error)
+
+	// Attachment returns an attachment with its bytes (none unless it is stored) and
+	// the conversation it belongs to, which callers check before they serve it.
+	Attachment(ctx context.Context, id string) (Attachment, error)
+	// MessageAttachments lists a message's attachments, without their bytes.
+	MessageAttachments(ctx context.Context, messageID int64) ([]Attachment, error)
+	// CompleteAttachment records what became of a pending attachment: kept (State
+	// AttachmentStored, with Data, ContentType and Name) or refused (a Note says why).
+	// It announces the message with its attachments and returns it; ErrConflict when
+	// the attachment is no longer pending (another replica completed it).
+	CompleteAttachment(ctx context.Context, a Attachment) (Message, error)
+	// RuntimeKey returns the random key of the name, made on first use: the same for
+	// every replica that shares the store, and for the store's lifetime.
+	RuntimeKey(ctx context.Context, name string) ([]byte, error)
 
 	// SetPresence records an operator's presence (unless p is empty, which keeps it)
 	// and, if active is not nil, activity.

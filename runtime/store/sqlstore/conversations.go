@@ -317,6 +317,9 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if err != nil {
 			return err
 		}
+		if err := db.insertAttachments(ctx, tx, &m); err != nil {
+			return err
+		}
 		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
 		if err := db.enqueueForMessage(ctx, tx, &m, &changes); err != nil {
 			return err
@@ -387,8 +390,12 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 	if limit <= 0 {
 		limit = 1000
 	}
-	return queryAll(ctx, db, scanMessage, `SELECT `+messageColumns+` FROM messages
+	msgs, err := queryAll(ctx, db, scanMessage, `SELECT `+messageColumns+` FROM messages
 		WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`, conversationID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	return msgs, db.withAttachments(ctx, conversationID, msgs)
 }
 
 // CountByState implements store.Store.

@@ -30,7 +30,7 @@ func notification(c store.Change) ([]byte, error) {
 	}
 	n := notice{Change: store.Change{Kind: c.Kind}}
 	switch c.Kind {
-	case store.ChangeMessage, store.ChangeDelivery:
+	case store.ChangeMessage, store.ChangeDelivery, store.ChangeAttachment:
 		n.Fetch = strconv.FormatInt(c.Message.ID, 10)
 	case store.ChangeConversation:
 		n.Fetch = c.Conversation.ID
@@ -55,7 +55,7 @@ func (db *DB) received(ctx context.Context, payload string) (store.Change, error
 	}
 	c := store.Change{Kind: n.Kind}
 	switch n.Kind {
-	case store.ChangeMessage, store.ChangeDelivery:
+	case store.ChangeMessage, store.ChangeDelivery, store.ChangeAttachment:
 		id, err := strconv.ParseInt(n.Fetch, 10, 64)
 		if err != nil {
 			return c, fmt.Errorf("change notification names message %q: %w", n.Fetch, err)
@@ -69,6 +69,9 @@ func (db *DB) received(ctx context.Context, payload string) (store.Change, error
 			return c, fmt.Errorf("reading conversation %s named by a change notification: %w", m.ConversationID, err)
 		}
 		m.Queue = conv.Queue
+		if m.Attachments, err = db.MessageAttachments(ctx, m.ID); err != nil {
+			return c, fmt.Errorf("reading the attachments of message %d named by a change notification: %w", id, err)
+		}
 		c.Message = &m
 	case store.ChangeConversation:
 		conv, err := db.Conversation(ctx, n.Fetch)
