@@ -5,6 +5,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"unicode/utf8"
 )
 
 //go:embed static
@@ -22,6 +23,12 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'")
+		// No embedded file has such a name, and the file server would answer the file
+		// system's refusal of it as a server error.
+		if !utf8.ValidString(r.URL.Path) {
+			http.Error(w, "400 bad request: the path is not valid UTF-8", http.StatusBadRequest)
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }
