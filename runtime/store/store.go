@@ -139,6 +139,9 @@ type Message struct {
 	// transaction, so a bot's answer racing a handover never lands after it. Not
 	// persisted with the message.
 	BotAnswer bool `json:"-"`
+	// Events are recorded in the message's transaction. Not persisted with the
+	// message.
+	Events []Event `json:"-"`
 	// Jobs are enqueued in the outbox in the message's transaction, so a reply and
 	// its send commit together or not at all. A job without a Key is ordered by the
 	// conversation, one without an IdempotencyKey gets one from its kind and the
@@ -261,6 +264,8 @@ const (
 	ChangeJobs ChangeKind = "jobs"
 	// ChangeDelivery carries a message whose delivery state changed.
 	ChangeDelivery ChangeKind = "delivery"
+	// ChangeEvents carries nothing: events were recorded, so their readers look.
+	ChangeEvents ChangeKind = "events"
 	// ChangeAttachment carries a message, with its attachments, one of which was
 	// just kept or refused.
 	ChangeAttachment ChangeKind = "attachment"
@@ -291,6 +296,8 @@ type Transition struct {
 	Change  func(*Conversation)
 	// Activity is recorded in the same transaction.
 	Activity *Activity
+	// Events are recorded in the same transaction.
+	Events []Event
 	// Claim, when set, gives the conversation to an operator only if they hold fewer
 	// chats than the limit, checked in the same transaction with the operator locked,
 	// so no two replicas can push an operator past it (ErrLimit otherwise). When the
@@ -317,9 +324,10 @@ type Store interface {
 	ContactByToken(ctx context.Context, tokenHash string) (Contact, error)
 	UpdateContact(ctx context.Context, c Contact) error
 
-	// CreateConversation stores a new conversation and its first activity;
-	// ErrOpenExists when the contact has an open one on the channel already.
-	CreateConversation(ctx context.Context, c Conversation, a Activity) (Conversation, error)
+	// CreateConversation stores a new conversation, its first activity and the events
+	// its start causes; ErrOpenExists when the contact has an open one on the channel
+	// already.
+	CreateConversation(ctx context.Context, c Conversation, a Activity, events ...Event) (Conversation, error)
 	Conversation(ctx context.Context, id string) (Conversation, error)
 	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
 	// CountByState counts conversations by state.
@@ -362,8 +370,8 @@ type Store interface {
 	RuntimeKey(ctx context.Context, name string) ([]byte, error)
 
 	// SetPresence records an operator's presence (unless p is empty, which keeps it)
-	// and, if active is not nil, activity.
-	SetPresence(ctx context.Context, name string, p Presence, active *bool) (Operator, error)
+	// and, if active is not nil, activity, with the events the change causes.
+	SetPresence(ctx context.Context, name string, p Presence, active *bool, events ...Event) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
 
 	Activity(ctx context.Context, conversationID string) ([]Activity, error)
@@ -374,6 +382,35 @@ type Store interface {
 	// goroutine. It returns a function that stops the subscription.
 	Subscribe(fn func(Change)) (cancel func())
 	Close() error
+}
+
+// Event is one event of the catalogue (api/v1alpha1/events.go), recorded in the
+// transaction of the change that caused it, so that what follows events (notification
+// dispatch) misses none and, replaying from its cursor, sees each once.
+type Event struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+	// ConversationID is the chat the event is about; empty for operator events.
+	ConversationID string `json:"conversationID,omitempty"`
+	// Operator is the operator the event is about.
+	Operator string `json:"operator,omitempty"`
+	// Detail is the event's text: the message of a message event, a reason.
+	Detail    string    `json:"detail,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Events is the durable record of events and the cursors that follow it.
+type Events interface {
+	// Events returns up to limit events with ID > after, in ID order. An event is
+	// returned only once no event with a lower ID can still appear.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// Cursor returns the named cursor's position: the last event it passed; 0 at
+	// first.
+	Cursor(ctx context.Context, name string) (int64, error)
+	// AdvanceCursor moves the named cursor from from to to and enqueues jobs, in one
+	// transaction: ErrConflict, and nothing done, when the cursor is not at from
+	// (another replica moved it first).
+	AdvanceCursor(ctx context.Context, name string, from, to int64, jobs []Job) error
 }
 
 // JobState is where an outbox job stands.

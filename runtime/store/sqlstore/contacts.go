@@ -109,7 +109,7 @@ func (db *DB) UpdateContact(ctx context.Context, c store.Contact) (err error) {
 }
 
 // SetPresence implements store.Store.
-func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, active *bool) (_ store.Operator, err error) {
+func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, active *bool, events ...store.Event) (_ store.Operator, err error) {
 	defer db.timed("set_presence")(&err)
 	now := db.now()
 	var op store.Operator
@@ -137,8 +137,11 @@ func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, ac
 			}
 		}
 		op, err = scanOperator(db.stmt(ctx, tx, `SELECT `+operatorColumns+` FROM operators WHERE name = ?`).queryRow(ctx, name))
+		if err != nil {
+			return err
+		}
 		changes = []store.Change{{Kind: store.ChangeOperator, Operator: &op}}
-		return err
+		return db.insertEvents(ctx, tx, events, &changes)
 	}, &changes)
 	return op, err
 }

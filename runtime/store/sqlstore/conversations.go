@@ -82,7 +82,7 @@ func (db *DB) insertActivity(ctx context.Context, tx *sql.Tx, a store.Activity) 
 }
 
 // CreateConversation implements store.Store.
-func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a store.Activity) (_ store.Conversation, err error) {
+func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a store.Activity, events ...store.Event) (_ store.Conversation, err error) {
 	defer db.timed("create_conversation")(&err)
 	now := db.now()
 	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
@@ -99,7 +99,10 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 			return err
 		}
 		a.ConversationID = c.ID
-		return db.insertActivity(ctx, tx, a)
+		if err := db.insertActivity(ctx, tx, a); err != nil {
+			return err
+		}
+		return db.insertEvents(ctx, tx, events, &changes)
 	}, &changes)
 	if err != nil && isUniqueViolation(err) {
 		return c, store.ErrOpenExists
@@ -222,7 +225,7 @@ func (db *DB) Transition(ctx context.Context, t store.Transition) (_ store.Conve
 			}
 		}
 		changes = []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
-		return nil
+		return db.insertEvents(ctx, tx, t.Events, &changes)
 	}, &changes)
 	return c, err
 }
@@ -322,6 +325,9 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		}
 		changes = []store.Change{{Kind: store.ChangeMessage, Message: &m}}
 		if err := db.enqueueForMessage(ctx, tx, &m, &changes); err != nil {
+			return err
+		}
+		if err := db.insertEvents(ctx, tx, m.Events, &changes); err != nil {
 			return err
 		}
 		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {
