@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -132,12 +131,7 @@ func (e *Engine) post(ctx context.Context, w config.Webhook, body []byte) (int, 
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("the action's webhook did not answer within %s", timeout)
 		}
-		// The cause without the URL, which may carry credentials in its userinfo or query.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return 0, fmt.Errorf("the action's webhook could not be reached: %v", err)
+		return 0, errors.New(describeCallError(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
