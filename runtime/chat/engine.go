@@ -374,7 +374,13 @@ func (e *Engine) Inbound(ctx context.Context, contact store.Contact, text, provi
 // it (a widget's WebSocket does): the message is appended without looking the
 // conversation up, unless it was closed meanwhile.
 func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversationID, text, providerID string) (store.Message, store.Conversation, error) {
-	text, err := validText(text)
+	return e.inbound(ctx, contact, conversationID, store.Message{Text: text, ProviderID: providerID})
+}
+
+// inbound stores msg (its text and provider id, and any attachments and jobs) from
+// the contact.
+func (e *Engine) inbound(ctx context.Context, contact store.Contact, conversationID string, msg store.Message) (store.Message, store.Conversation, error) {
+	text, err := validText(msg.Text)
 	if err != nil {
 		return store.Message{}, store.Conversation{}, err
 	}
@@ -383,7 +389,7 @@ func (e *Engine) InboundTo(ctx context.Context, contact store.Contact, conversat
 	if err != nil {
 		return store.Message{}, store.Conversation{}, err
 	}
-	msg := store.Message{Direction: store.DirectionIn, AuthorKind: "contact", Text: text, ProviderID: providerID}
+	msg.Direction, msg.AuthorKind, msg.Text = store.DirectionIn, "contact", text
 	var conv store.Conversation
 	if conversationID != "" {
 		msg.ConversationID = conversationID

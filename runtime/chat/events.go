@@ -45,6 +45,8 @@ type VisitorMessage struct {
 	AuthorName string    `json:"authorName,omitempty"`
 	Text       string    `json:"text"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// Attachments are the message's files, which the visitor downloads by id.
+	Attachments []store.Attachment `json:"attachments,omitempty"`
 }
 
 // VisitorConversation is a conversation as the contact sees it.
@@ -67,7 +69,8 @@ type VisitorEvent struct {
 
 // ForVisitor turns a message into the visitor's view of it.
 func (e *Engine) ForVisitor(m store.Message) VisitorMessage {
-	vm := VisitorMessage{Seq: m.Seq, Direction: string(m.Direction), AuthorKind: m.AuthorKind, Text: m.Text, CreatedAt: m.CreatedAt}
+	vm := VisitorMessage{Seq: m.Seq, Direction: string(m.Direction), AuthorKind: m.AuthorKind, Text: m.Text, CreatedAt: m.CreatedAt,
+		Attachments: m.Attachments}
 	if m.Author != "" {
 		vm.AuthorName = e.view.Load().displayName(m.Author)
 	}
@@ -111,6 +114,12 @@ func (e *Engine) onChange(c store.Change) {
 	case store.ChangeDelivery:
 		m := c.Message
 		e.hub.Publish(mustJSON(Event{Type: "delivery", Message: m}), TopicConversation(m.ConversationID), TopicQueue(m.Queue))
+	case store.ChangeAttachment:
+		// A contact's file was fetched (or refused): the message again, with it.
+		m := c.Message
+		e.hub.Publish(mustJSON(Event{Type: "attachment", Message: m}), TopicConversation(m.ConversationID), TopicQueue(m.Queue))
+		vm := e.ForVisitor(*m)
+		e.hub.Publish(mustJSON(VisitorEvent{Type: "attachment", Message: &vm}), TopicVisitor(m.ConversationID))
 	case store.ChangeConversation:
 		conv := c.Conversation
 		e.hub.Publish(mustJSON(Event{Type: "conversation", Conversation: conv}), TopicConversation(conv.ID), TopicQueue(conv.Queue))

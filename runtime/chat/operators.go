@@ -169,6 +169,11 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 	if err != nil {
 		return store.Message{}, err
 	}
+	return e.reply(ctx, operator, id, store.Message{Text: text})
+}
+
+// reply stores and sends an operator's message m (its text, and any attachments).
+func (e *Engine) reply(ctx context.Context, operator, id string, m store.Message) (store.Message, error) {
 	c, err := e.Conversation(ctx, operator, id)
 	if err != nil {
 		return store.Message{}, err
@@ -187,7 +192,7 @@ func (e *Engine) Reply(ctx context.Context, operator, id, text string) (store.Me
 	default:
 		return store.Message{}, Forbidden("take the chat before answering it")
 	}
-	m := store.Message{ConversationID: c.ID, Direction: store.DirectionOut, AuthorKind: "operator", Author: operator, Text: text}
+	m.ConversationID, m.Direction, m.AuthorKind, m.Author = c.ID, store.DirectionOut, "operator", operator
 	if q := v.queues[c.Queue]; q != nil && q.CompletionTimeout.Duration > 0 {
 		deadline := e.now().Add(q.CompletionTimeout.Duration)
 		m.CompletionDeadline = &deadline

@@ -165,3 +165,30 @@ func TestSignedURLs(t *testing.T) {
 		})
 	}
 }
+
+func TestKindAndCleanName(t *testing.T) {
+	for _, tt := range []struct{ ct, kind string }{
+		{"image/png", media.KindImage}, {"audio/ogg", media.KindAudio}, {"video/mp4", media.KindVideo},
+		{"application/pdf", media.KindDocument}, {"text/plain", media.KindDocument}, {"", media.KindDocument},
+	} {
+		if got := media.Kind(tt.ct); got != tt.kind {
+			t.Errorf("Kind(%q) = %q, want %q", tt.ct, got, tt.kind)
+		}
+	}
+	for _, tt := range []struct{ name, ct, want string }{
+		{"invoice.pdf", "application/pdf", "invoice.pdf"},
+		{"../../etc/passwd", "text/plain", "passwd"},
+		{`C:\Users\ada\photo.jpg`, "image/jpeg", "photo.jpg"},
+		{"report\r\nX-Injected: 1.pdf", "application/pdf", "reportX-Injected: 1.pdf"},
+		{`say "cheese".jpg`, "image/jpeg", "say cheese.jpg"},
+		{".hidden", "text/plain", "hidden"},
+		{"", "image/jpeg", "file.jpg"},
+		{"", "application/pdf", "file.pdf"},
+		{"/", "application/x-unknown-thing", "file"},
+		{strings.Repeat("ü", 150) + ".pdf", "application/pdf", strings.Repeat("ü", 98) + ".pdf"},
+	} {
+		if got := media.CleanName(tt.name, tt.ct); got != tt.want {
+			t.Errorf("CleanName(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
