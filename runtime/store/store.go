@@ -347,6 +347,8 @@ type Store interface {
 	AppendMessage(ctx context.Context, channel string, m Message) (stored Message, duplicate bool, err error)
 	// Messages returns up to limit messages with Seq > afterSeq, in order.
 	Messages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error)
+	// LastInboundAt is when the contact last wrote in the conversation; zero if never.
+	LastInboundAt(ctx context.Context, conversationID string) (time.Time, error)
 	// UpdateDelivery records news of outgoing messages and returns those it changed:
 	// a state that would go back, or news of no stored message, changes nothing.
 	UpdateDelivery(ctx context.Context, u DeliveryUpdate) ([]Message, error)
@@ -407,6 +409,9 @@ type Events interface {
 	// Cursor returns the named cursor's position: the last event it passed; 0 at
 	// first.
 	Cursor(ctx context.Context, name string) (int64, error)
+	// AppendEvents records events that come with no other change (a delivery that
+	// failed for good, the daily analytics).
+	AppendEvents(ctx context.Context, events ...Event) error
 	// AdvanceCursor moves the named cursor from from to to and enqueues jobs, in one
 	// transaction: ErrConflict, and nothing done, when the cursor is not at from
 	// (another replica moved it first).

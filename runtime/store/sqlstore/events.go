@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -50,6 +51,27 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []store.Eve
 		return e, err
 	}, `SELECT id, type, conversation_id, operator, detail, created_at FROM events WHERE id > ?`+visible+` ORDER BY id LIMIT ?`,
 		after, limit)
+}
+
+// AppendEvents implements store.Events.
+func (db *DB) AppendEvents(ctx context.Context, events ...store.Event) (err error) {
+	defer db.timed("append_events")(&err)
+	var changes []store.Change
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		changes = changes[:0]
+		return db.insertEvents(ctx, tx, events, &changes)
+	}, &changes)
+}
+
+// LastInboundAt implements store.Store.
+func (db *DB) LastInboundAt(ctx context.Context, conversationID string) (_ time.Time, err error) {
+	defer db.timed("last_inbound")(&err)
+	var at sql.NullInt64
+	err = db.readQueryRow(ctx, `SELECT max(created_at) FROM messages WHERE conversation_id = ? AND direction = 'in'`, conversationID).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, err
+	}
+	return fromMs(at.Int64), nil
 }
 
 // Cursor implements store.Events.

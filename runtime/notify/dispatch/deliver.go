@@ -1,0 +1,260 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/notify"
+	"github.com/switchboard-chat/switchboard/runtime/notify/render"
+	"github.com/switchboard-chat/switchboard/runtime/notify/rules"
+	"github.com/switchboard-chat/switchboard/runtime/outbox"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+)
+
+// ProviderFactory makes a provider from its configuration block; its error (a missing
+// Secret value) says what to fix.
+type ProviderFactory func(p config.NotificationProvider) (notify.Provider, error)
+
+// Deliverer sends delivery jobs: the handler of KindDeliver.
+type Deliverer struct {
+	st      Store
+	cfg     func() *config.Config
+	make    ProviderFactory
+	log     *slog.Logger
+	mu      sync.Mutex
+	made    map[string]made
+	// failing tracks the DeliveryFailed events being recorded, for Close.
+	failing sync.WaitGroup
+}
+
+type made struct {
+	revision string
+	provider notify.Provider
+	err      error
+}
+
+// NewDeliverer returns the deliverer; providers are made on first use and made again
+// when the configuration changes.
+func NewDeliverer(st Store, cfg func() *config.Config, providers ProviderFactory, log *slog.Logger) *Deliverer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Deliverer{st: st, cfg: cfg, make: providers, log: log, made: map[string]made{}}
+}
+
+// Kind is the outbox kind for delivery jobs. The policy's retry schedule is applied
+// by the handler itself (RetryAfter), so the kind's own backoff never comes into play.
+func (d *Deliverer) Kind() outbox.Kind {
+	return outbox.Kind{Handle: d.Deliver, MaxAttempts: 5, Timeout: 45 * time.Second}
+}
+
+// Deliver sends one delivery job.
+func (d *Deliverer) Deliver(ctx context.Context, job store.Job) error {
+	var p payload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return outbox.Permanent(fmt.Errorf("undecodable delivery: %w", err))
+	}
+	cfg := d.cfg()
+	pol := policy(cfg, p.Delivery.Policy)
+	if pol == nil {
+		return outbox.Permanent(fmt.Errorf("notification policy %s is no longer configured", p.Delivery.Policy))
+	}
+	if pol.Suspend {
+		return outbox.Permanent(fmt.Errorf("notification policy %s is suspended", pol.Name))
+	}
+	prov, err := d.provider(cfg, pol, p.Delivery.Provider)
+	if err != nil {
+		return d.retry(pol, job, err)
+	}
+	tpl := render.Builtin(config.EventType(p.Event.Type))
+	if p.Delivery.Template != "" {
+		for _, t := range pol.Templates {
+			if t.Name == p.Delivery.Template {
+				tpl = t
+			}
+		}
+	}
+	values, link := d.values(ctx, cfg, p)
+	msg := render.Render(tpl, values)
+	rc := p.Delivery.Recipient
+	err = prov.Deliver(ctx, notify.Delivery{IdempotencyKey: p.Delivery.IdempotencyKey,
+		To:      notify.Recipient{Name: rc.Name, Email: rc.Email, Phone: rc.Phone, PushUserID: rc.PushUserID, Visitor: rc.Visitor},
+		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Link: link, Event: p.Event.Type, Data: data(p)})
+	if err != nil {
+		return d.retry(pol, job, err)
+	}
+	return nil
+}
+
+// retry applies the policy's schedule: the delay, fixed or doubling. The attempts it
+// allows are the job's (deliveryJob), which the outbox counts.
+func (d *Deliverer) retry(pol *config.Policy, job store.Job, err error) error {
+	if outbox.IsPermanent(err) {
+		return err
+	}
+	if wait, ok := outbox.RetryAfterOf(err); ok {
+		return outbox.RetryAfter(err, wait)
+	}
+	delay := pol.Retry.Delay.Duration
+	if delay <= 0 {
+		delay = 30 * time.Second
+	}
+	if pol.Retry.Backoff == "Exponential" {
+		delay = time.Duration(float64(delay) * math.Pow(2, float64(max(job.Attempts-1, 0))))
+	}
+	return outbox.RetryAfter(err, min(delay, 6*time.Hour))
+}
+
+// provider returns the policy's provider, made for the configuration in force.
+func (d *Deliverer) provider(cfg *config.Config, pol *config.Policy, name string) (notify.Provider, error) {
+	key := pol.Name + "/" + name
+	rev := cfg.Revision()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m, ok := d.made[key]; ok && m.revision == rev {
+		return m.provider, m.err
+	}
+	var block *config.NotificationProvider
+	for i := range pol.Providers {
+		if pol.Providers[i].Name == name {
+			block = &pol.Providers[i]
+		}
+	}
+	m := made{revision: rev}
+	if block == nil {
+		m.err = outbox.Permanent(fmt.Errorf("provider %s of policy %s is no longer configured", name, pol.Name))
+	} else {
+		m.provider, m.err = d.make(*block)
+	}
+	d.made[key] = m
+	return m.provider, m.err
+}
+
+// values are the merge fields of a delivery, and the link it leads to.
+func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (render.Values, string) {
+	ev := p.Event
+	v := render.Values{"recipient_name": p.Delivery.Recipient.Name, "event": ev.Type, "time": ev.CreatedAt.UTC().Format(time.RFC3339),
+		"livechat": cfg.LiveChat.DisplayName, "conversation_id": ev.ConversationID, "message": ev.Detail}
+	if v["livechat"] == "" {
+		v["livechat"] = cfg.LiveChat.Name
+	}
+	if ev.Type == "DeliveryFailed" {
+		var f failure
+		if json.Unmarshal([]byte(ev.Detail), &f) == nil {
+			v["error"], v["message"] = f.Error, ""
+		}
+	}
+	link := ""
+	if ev.ConversationID != "" && cfg.LiveChat.PublicURL != "" && !p.Delivery.Recipient.Visitor {
+		link = strings.TrimSuffix(cfg.LiveChat.PublicURL, "/") + "/console/?conversation=" + ev.ConversationID
+		v["conversation_link"] = link
+	}
+	if ev.ConversationID == "" {
+		v["operator_name"] = displayName(cfg, ev.Operator)
+		return v, link
+	}
+	conv, err := d.st.Conversation(ctx, ev.ConversationID)
+	if err != nil {
+		return v, link
+	}
+	v["operator_name"] = displayName(cfg, conv.Operator)
+	v["queue"], v["channel"] = conv.Queue, conv.Channel
+	for _, q := range cfg.Queues {
+		if q.Name == conv.Queue && q.DisplayName != "" {
+			v["queue"] = q.DisplayName
+		}
+	}
+	for _, ch := range cfg.Channels {
+		if ch.Name == conv.Channel && ch.DisplayName != "" {
+			v["channel"] = ch.DisplayName
+		}
+	}
+	if contact, err := d.st.Contact(ctx, conv.ContactID); err == nil {
+		v["contact_name"], v["contact_email"] = contact.Name, contact.Email
+		v["sender_name"] = contact.Name
+	}
+	if ev.Type == "MessageSent" {
+		v["sender_name"] = displayName(cfg, ev.Operator)
+	}
+	if v["sender_name"] == "" {
+		v["sender_name"] = "A visitor"
+	}
+	return v, link
+}
+
+func displayName(cfg *config.Config, name string) string {
+	for _, p := range cfg.People {
+		if p.Name == name && p.DisplayName != "" {
+			return p.DisplayName
+		}
+	}
+	return name
+}
+
+// data is a webhook's structured body.
+func data(p payload) map[string]any {
+	return map[string]any{"event": p.Event.Type, "eventID": p.Event.ID, "conversationID": p.Event.ConversationID,
+		"operator": p.Event.Operator, "text": p.Event.Detail, "at": p.Event.CreatedAt, "rule": p.Delivery.Rule}
+}
+
+// failure is the detail of a DeliveryFailed event.
+type failure struct {
+	Policy   string `json:"policy"`
+	Rule     string `json:"rule"`
+	Provider string `json:"provider"`
+	Error    string `json:"error"`
+}
+
+// Failed records a DeliveryFailed event for a delivery given up on, so the policy's
+// onError recipients hear of it; outbox.Options.OnFailed. Deliveries about failures
+// do not fail into further events.
+func (d *Deliverer) Failed(job store.Job) {
+	if job.Kind != KindDeliver {
+		return
+	}
+	var p payload
+	if json.Unmarshal(job.Payload, &p) != nil || p.Event.Type == "DeliveryFailed" {
+		return
+	}
+	detail, _ := json.Marshal(failure{Policy: p.Delivery.Policy, Rule: p.Delivery.Rule, Provider: p.Delivery.Provider, Error: job.LastError})
+	d.failing.Add(1)
+	go func() { // OnFailed must return at once
+		defer d.failing.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.st.AppendEvents(ctx, store.Event{Type: "DeliveryFailed", ConversationID: p.Event.ConversationID,
+			Detail: string(detail)}); err != nil && !errors.Is(err, store.ErrStoreClosed) {
+			d.log.Warn("recording a failed notification", "error", err)
+		}
+	}()
+}
+
+// Close waits for the DeliveryFailed events being recorded; the store must still be
+// open.
+func (d *Deliverer) Close() { d.failing.Wait() }
+
+// onError plans the deliveries of a policy's onError block for a DeliveryFailed event.
+func onError(cfg *config.Config, re rules.Event, ev store.Event, st rules.State) []rules.Delivery {
+	var f failure
+	if json.Unmarshal([]byte(ev.Detail), &f) != nil {
+		return nil
+	}
+	pol := policy(cfg, f.Policy)
+	if pol == nil || pol.OnError == nil {
+		return nil
+	}
+	one := *cfg
+	p := *pol
+	p.Rules = []config.Rule{{Name: "onError", Events: []config.EventType{"DeliveryFailed"}, Recipients: pol.OnError.Recipients,
+		Send: pol.OnError.Send}}
+	one.Policies = []config.Policy{p}
+	return rules.Plan(&one, re, st)
+}

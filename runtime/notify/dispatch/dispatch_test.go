@@ -1,0 +1,201 @@
+package dispatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/internal/samples"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/notify"
+	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
+	"github.com/switchboard-chat/switchboard/runtime/outbox"
+	"github.com/switchboard-chat/switchboard/runtime/store"
+	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
+)
+
+// recorder is every provider: it keeps what it was asked to deliver, and fails the
+// providers named in failing.
+type recorder struct {
+	mu      sync.Mutex
+	got     []string // provider→recipient: subject
+	keys    map[string]int
+	failing map[string]bool
+	tries   map[string]int // calls to failing providers
+}
+
+func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, error) {
+	return providerFunc(func(_ context.Context, d notify.Delivery) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.failing[p.Name] {
+			r.tries[p.Name]++
+			return errors.New(p.Name + " is down")
+		}
+		who := d.To.Name
+		if d.To.Visitor {
+			who = "visitor"
+		}
+		if p.Webhook != nil {
+			who = "hook"
+		}
+		r.got = append(r.got, p.Name+"→"+who+": "+d.Subject)
+		r.keys[d.IdempotencyKey]++
+		return nil
+	}), nil
+}
+
+type providerFunc func(context.Context, notify.Delivery) error
+
+func (f providerFunc) Deliver(ctx context.Context, d notify.Delivery) error { return f(ctx, d) }
+
+func (r *recorder) deliveries() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.got)
+	slices.Sort(out)
+	return out
+}
+
+// rig is the notification path on a real SQLite store: the dispatcher, the outbox and
+// the deliverer, with the sample policy.
+type rig struct {
+	st  *sqlstore.DB
+	d   *dispatch.Dispatcher
+	rec *recorder
+	cfg *config.Config
+}
+
+func newRig(t *testing.T, change func(*config.Config)) *rig {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir(), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := samples.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.LiveChat.PublicURL = "https://chat.example.com"
+	if change != nil {
+		change(cfg)
+	}
+	r := &rig{st: st, rec: &recorder{keys: map[string]int{}, failing: map[string]bool{}, tries: map[string]int{}}, cfg: cfg}
+	current := func() *config.Config { return cfg }
+	deliverer := dispatch.NewDeliverer(st, current, r.rec.factory, nil)
+	ob := outbox.New(st, outbox.Options{PollInterval: 50 * time.Millisecond, OnFailed: deliverer.Failed})
+	if err := ob.Handle(dispatch.KindDeliver, deliverer.Kind()); err != nil {
+		t.Fatal(err)
+	}
+	r.d = dispatch.New(dispatch.Options{Store: st, Config: current, PollInterval: 50 * time.Millisecond})
+	ob.Start()
+	r.d.Start()
+	t.Cleanup(func() {
+		r.d.Close()
+		_ = ob.Close(context.Background())
+		deliverer.Close()
+		_ = st.Close()
+	})
+	return r
+}
+
+func (r *rig) waitFor(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.rec.deliveries()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries: %v", len(r.rec.deliveries()), n, r.rec.deliveries())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // room for one too many
+	return r.rec.deliveries()
+}
+
+// chat stores a conversation of contact Vera in the first-line queue.
+func (r *rig) chat(t *testing.T, state store.State, operator string) store.Conversation {
+	t.Helper()
+	ctx := context.Background()
+	k, err := r.st.UpsertContact(ctx, store.Contact{ID: "k1", Channel: "website", ExternalID: "k1", Name: "Vera", Email: "vera@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.st.CreateConversation(ctx, store.Conversation{ID: "c1", Channel: "website", Queue: "first-line", ContactID: k.ID,
+		State: state, Operator: operator, LastOperator: operator}, store.Activity{Type: "ChatStarted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestEventsBecomeDeliveries(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	conv := r.chat(t, store.StateMissed, "")
+	if err := r.st.AppendEvents(ctx, store.Event{Type: "OfflineMessage", ConversationID: conv.ID, Detail: "Is anyone there?"}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.waitFor(t, 4)
+	want := []string{"email→Alice Andersen: Offline message from Vera", "email→Bob Brown: Offline message from Vera",
+		"email→Carol Chen: Offline message from Vera", "team-webhook→hook: Offline message from Vera"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deliveries\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestReplayDeliversNothingTwice: a dispatcher that replays events it dispatched
+// before (a crash before its cursor moved is the same) enqueues the same keys, and
+// nobody hears twice; two dispatchers racing deliver each once.
+func TestReplayDeliversNothingTwice(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	conv := r.chat(t, store.StateMissed, "")
+	for i := range 5 {
+		if err := r.st.AppendEvents(ctx, store.Event{Type: "OfflineMessage", ConversationID: conv.ID, Detail: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.waitFor(t, 20)
+	// A second dispatcher, reading from the start as a crashed one would.
+	other := dispatch.New(dispatch.Options{Store: r.st, Config: func() *config.Config { return r.cfg }, Cursor: "replay"})
+	if n, err := other.Step(ctx); err != nil || n != 5 {
+		t.Fatalf("the replay passed %d events: %v", n, err)
+	}
+	got := r.waitFor(t, 20)
+	if len(got) != 20 {
+		t.Fatalf("%d deliveries for 5 events to 4 recipients", len(got))
+	}
+	for k, n := range r.rec.keys {
+		if n != 1 {
+			t.Fatalf("key %s delivered %d times", k, n)
+		}
+	}
+}
+
+// TestRetriesThenOnError: a provider that keeps failing is tried the policy's number
+// of times; then the policy's onError recipients are told, with the error.
+func TestRetriesThenOnError(t *testing.T) {
+	r := newRig(t, func(cfg *config.Config) {
+		cfg.Policies[0].Retry = config.Retry{Attempts: 2, Delay: config.Duration{Duration: 20 * time.Millisecond}, Backoff: "Fixed"}
+	})
+	r.rec.failing["team-webhook"] = true
+	ctx := context.Background()
+	conv := r.chat(t, store.StateQueued, "")
+	if err := r.st.AppendEvents(ctx, store.Event{Type: "ChatStarted", ConversationID: conv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.waitFor(t, 1)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "email→Sam") || !strings.Contains(got[0], "could not be delivered") {
+		t.Fatalf("deliveries %v, want the supervisor told of the failure", got)
+	}
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	if n := r.rec.tries["team-webhook"]; n != 2 {
+		t.Fatalf("the failing webhook was tried %d times, want the policy's 2", n)
+	}
+}
