@@ -25,12 +25,12 @@ type ProviderFactory func(p config.NotificationProvider) (notify.Provider, error
 
 // Deliverer sends delivery jobs: the handler of KindDeliver.
 type Deliverer struct {
-	st      Store
-	cfg     func() *config.Config
-	make    ProviderFactory
-	log     *slog.Logger
-	mu      sync.Mutex
-	made    map[string]made
+	st   Store
+	cfg  func() *config.Config
+	make ProviderFactory
+	log  *slog.Logger
+	mu   sync.Mutex
+	made map[string]made
 	// failing tracks the DeliveryFailed events being recorded, for Close.
 	failing sync.WaitGroup
 }

@@ -49,4 +49,3 @@ func (d *Dispatcher) operators(ctx context.Context) (map[string]store.Operator, 
 	}
 	return out, nil
 }
-
