@@ -78,7 +78,8 @@ func (e *Engine) handover(ctx context.Context, conv store.Conversation, reason s
 		}
 		next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
 			Change:   func(c *store.Conversation) { c.State, c.QueuedAt = to, &now },
-			Activity: &store.Activity{Type: string(chatv1alpha1.EventBotHandedOver), Actor: "bot", Detail: reason}})
+			Activity: &store.Activity{Type: string(chatv1alpha1.EventBotHandedOver), Actor: "bot", Detail: reason},
+			Events:   handoverEvents(c.ID, reason, offline)})
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
@@ -113,6 +114,16 @@ func (e *Engine) botConversation(ctx context.Context, channel, credential, id st
 		return nil, store.Conversation{}, NotFound("no such conversation")
 	}
 	return ch, c, err
+}
+
+// handoverEvents are the events of a bot handing a chat over: to an offline queue it
+// becomes an offline message.
+func handoverEvents(conversationID, reason string, offline bool) []store.Event {
+	events := []store.Event{record(chatv1alpha1.EventBotHandedOver, conversationID, "", reason)}
+	if offline {
+		events = append(events, record(chatv1alpha1.EventOfflineMessage, conversationID, "", ""))
+	}
+	return events
 }
 
 // BotReply stores the bot's answer in a chat it holds; the chat is marked as answered

@@ -224,6 +224,7 @@ func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 		},
 		Activity: &store.Activity{Type: string(chatv1alpha1.EventAcceptTimedOut), Actor: "routing",
 			Detail: operator + " did not accept within " + timeout.String() + "; back to the queue"},
+		Events: []store.Event{record(chatv1alpha1.EventAcceptTimedOut, c.ID, operator, "")},
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// They accepted at the last moment (or another replica lapsed it, and made
@@ -253,6 +254,7 @@ func (e *Engine) complete(ctx context.Context, c store.Conversation) error {
 		},
 		Activity: &store.Activity{Type: string(chatv1alpha1.EventChatFinished), Actor: "routing",
 			Detail: "completion timeout: no message since the operator's last one"},
+		Events: []store.Event{record(chatv1alpha1.EventChatFinished, c.ID, "", "completion timeout")},
 	})
 	if err == nil {
 		e.emit(chatv1alpha1.EventChatFinished, &next, "", "completion timeout")

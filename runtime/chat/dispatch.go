@@ -227,6 +227,7 @@ func (e *Engine) assign(ctx context.Context, v *view, q *config.Queue, c store.C
 		},
 		Activity: &store.Activity{Type: string(chatv1alpha1.EventChatAssigned), Actor: "routing",
 			Detail: fmt.Sprintf("assigned to %s; accept within %s", operator, q.AcceptTimeout.Duration)},
+		Events: []store.Event{record(chatv1alpha1.EventChatAssigned, c.ID, operator, "")},
 	})
 	if err == nil {
 		e.metrics.assignments.WithLabelValues(q.Name, string(q.Rule)).Inc()

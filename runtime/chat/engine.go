@@ -313,7 +313,7 @@ func (e *Engine) startConversation(ctx context.Context, v *view, ch *config.Chan
 		conv.State, event = store.StateMissed, chatv1alpha1.EventOfflineMessage
 	}
 	conv, err := e.store.CreateConversation(ctx, conv, store.Activity{Type: string(event), Actor: "contact:" + contact.ID,
-		Detail: "channel " + ch.Name + ", queue " + ch.Queue})
+		Detail: "channel " + ch.Name + ", queue " + ch.Queue}, record(event, conv.ID, "", ""))
 	if err != nil {
 		return store.Conversation{}, err
 	}
@@ -390,6 +390,8 @@ func (e *Engine) inbound(ctx context.Context, contact store.Contact, conversatio
 		return store.Message{}, store.Conversation{}, err
 	}
 	msg.Direction, msg.AuthorKind, msg.Text = store.DirectionIn, "contact", text
+	// The store records a conversation's first message as FirstMessageReceived.
+	msg.Events = append(msg.Events, record(chatv1alpha1.EventMessageReceived, "", "", text))
 	var conv store.Conversation
 	if conversationID != "" {
 		msg.ConversationID = conversationID

@@ -33,6 +33,12 @@ func (e *Engine) OnEvent(fn func(Notification)) {
 	e.notify.mu.Unlock()
 }
 
+// record is an event to record with the change that causes it, for what follows the
+// store's events (notification dispatch); emit announces it in process once committed.
+func record(t chatv1alpha1.EventType, conversationID, operator, detail string) store.Event {
+	return store.Event{Type: string(t), ConversationID: conversationID, Operator: operator, Detail: detail}
+}
+
 func (e *Engine) emit(t chatv1alpha1.EventType, c *store.Conversation, operator, detail string) {
 	n := Notification{Type: t, Conversation: c, Operator: operator, Detail: detail, At: e.now()}
 	e.notify.mu.RLock()

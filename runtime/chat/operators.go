@@ -88,7 +88,7 @@ func (e *Engine) Conversation(ctx context.Context, operator, id string) (store.C
 // check against the state it reads. A concurrent change by someone else surfaces as a
 // Conflict that says so; a claim past the operator's limit as a Conflict that says that.
 func (e *Engine) transition(ctx context.Context, operator, id string, check func(store.Conversation) error,
-	change func(*store.Conversation), activity store.Activity, claim *store.Claim) (store.Conversation, error) {
+	change func(*store.Conversation), activity store.Activity, claim *store.Claim, events ...store.Event) (store.Conversation, error) {
 	c, err := e.Conversation(ctx, operator, id)
 	if err != nil {
 		return c, err
@@ -97,7 +97,7 @@ func (e *Engine) transition(ctx context.Context, operator, id string, check func
 		return c, err
 	}
 	activity.Actor = operator
-	next, err := e.commit(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity, Claim: claim})
+	next, err := e.commit(ctx, store.Transition{ID: id, Version: c.Version, Change: change, Activity: &activity, Claim: claim, Events: events})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return next, Conflict("the conversation changed meanwhile (another operator may have taken it): reload it")
@@ -146,7 +146,8 @@ func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversat
 		if c.AssignedAt == nil {
 			c.AssignedAt = &now
 		}
-	}, store.Activity{Type: string(chatv1alpha1.EventChatAccepted)}, &store.Claim{Operator: operator, Limit: v.limitOf(operator)})
+	}, store.Activity{Type: string(chatv1alpha1.EventChatAccepted)}, &store.Claim{Operator: operator, Limit: v.limitOf(operator)},
+		record(chatv1alpha1.EventChatAccepted, id, operator, ""))
 	if err == nil {
 		if waited != nil && len(next.Lapsed) == 0 {
 			e.metrics.queueWait.WithLabelValues(next.Queue).Observe(now.Sub(*waited).Seconds())
@@ -193,6 +194,7 @@ func (e *Engine) reply(ctx context.Context, operator, id string, m store.Message
 		return store.Message{}, Forbidden("take the chat before answering it")
 	}
 	m.ConversationID, m.Direction, m.AuthorKind, m.Author = c.ID, store.DirectionOut, "operator", operator
+	m.Events = append(m.Events, record(chatv1alpha1.EventMessageSent, c.ID, operator, m.Text))
 	if q := v.queues[c.Queue]; q != nil && q.CompletionTimeout.Duration > 0 {
 		deadline := e.now().Add(q.CompletionTimeout.Duration)
 		m.CompletionDeadline = &deadline
@@ -249,7 +251,8 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 		}, func(c *store.Conversation) {
 			c.Queue, c.State, c.Operator, c.QueuedAt = toQueue, store.StateQueued, "", &now
 			c.AcceptDeadline, c.CompletionDeadline, c.Offered, c.Lapsed = nil, nil, nil, nil
-		}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to queue " + toQueue}, nil)
+		}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to queue " + toQueue}, nil,
+			record(chatv1alpha1.EventChatForwarded, id, actor, "to queue "+toQueue))
 		if err == nil {
 			e.emit(chatv1alpha1.EventChatForwarded, &next, actor, "to queue "+toQueue)
 		}
@@ -274,7 +277,7 @@ func (e *Engine) Forward(ctx context.Context, actor, id, toOperator, toQueue str
 		deadline := now.Add(timeout)
 		c.State, c.Operator, c.LastOperator, c.AssignedAt, c.AcceptDeadline, c.Offered = store.StateAssigned, toOperator, toOperator, &now, &deadline, nil
 	}, store.Activity{Type: string(chatv1alpha1.EventChatForwarded), Detail: "to " + toOperator},
-		&store.Claim{Operator: toOperator, Limit: v.limitOf(toOperator)})
+		&store.Claim{Operator: toOperator, Limit: v.limitOf(toOperator)}, record(chatv1alpha1.EventChatForwarded, id, toOperator, "by "+actor))
 	if err == nil {
 		e.emit(chatv1alpha1.EventChatForwarded, &next, toOperator, "by "+actor)
 	}
@@ -295,7 +298,7 @@ func (e *Engine) CloseConversation(ctx context.Context, operator, id string) (st
 		return nil
 	}, func(c *store.Conversation) {
 		c.State, c.ClosedAt, c.AcceptDeadline, c.CompletionDeadline, c.Offered = store.StateClosed, &now, nil, nil, nil
-	}, store.Activity{Type: string(chatv1alpha1.EventChatFinished)}, nil)
+	}, store.Activity{Type: string(chatv1alpha1.EventChatFinished)}, nil, record(chatv1alpha1.EventChatFinished, id, operator, ""))
 	if err == nil {
 		e.emit(chatv1alpha1.EventChatFinished, &next, operator, "")
 	}
@@ -321,14 +324,18 @@ func (e *Engine) SetPresence(ctx context.Context, operator string, p store.Prese
 			}
 		}
 	}
-	op, err := e.store.SetPresence(ctx, operator, p, active)
-	if err != nil || previous == p {
-		return op, err
-	}
 	ev := map[store.Presence]chatv1alpha1.EventType{store.PresenceOnline: chatv1alpha1.EventOperatorOnline,
 		store.PresenceAway: chatv1alpha1.EventOperatorAway, store.PresenceOffline: chatv1alpha1.EventOperatorOffline}[p]
 	if p == store.PresenceOnline && previous == store.PresenceAway {
 		ev = chatv1alpha1.EventOperatorBack
+	}
+	var events []store.Event
+	if previous != p {
+		events = append(events, record(ev, "", operator, ""))
+	}
+	op, err := e.store.SetPresence(ctx, operator, p, active, events...)
+	if err != nil || previous == p {
+		return op, err
 	}
 	e.emit(ev, nil, operator, "")
 	return op, nil

@@ -327,7 +327,7 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if err := db.enqueueForMessage(ctx, tx, &m, &changes); err != nil {
 			return err
 		}
-		if err := db.insertEvents(ctx, tx, m.Events, &changes); err != nil {
+		if err := db.insertEvents(ctx, tx, messageEvents(m), &changes); err != nil {
 			return err
 		}
 		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {

@@ -53,6 +53,26 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []store.Eve
 		after, limit)
 }
 
+// messageEvents are the events of a stored message: about its conversation, and a
+// MessageReceived that is the conversation's first message is a FirstMessageReceived
+// (the sequence number is known only here).
+func messageEvents(m store.Message) []store.Event {
+	if len(m.Events) == 0 {
+		return nil
+	}
+	out := make([]store.Event, len(m.Events))
+	for i, e := range m.Events {
+		if e.ConversationID == "" {
+			e.ConversationID = m.ConversationID
+		}
+		if e.Type == "MessageReceived" && m.Seq == 1 {
+			e.Type = "FirstMessageReceived"
+		}
+		out[i] = e
+	}
+	return out
+}
+
 // AppendEvents implements store.Events.
 func (db *DB) AppendEvents(ctx context.Context, events ...store.Event) (err error) {
 	defer db.timed("append_events")(&err)
