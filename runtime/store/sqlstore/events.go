@@ -143,4 +143,5 @@ func (db *DB) AdvanceCursor(ctx context.Context, name string, from, to int64, jo
 		return err
 	}, &changes)
 }
+
 var _ store.Events = (*DB)(nil)
