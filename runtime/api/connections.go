@@ -33,6 +33,7 @@ type connection struct {
 	operator   *chat.Me // an operator console
 	channel    string   // an internal client's channel
 	name       string   // an internal client's employee name
+	contact    string   // a visitor's or internal client's contact id
 }
 
 // connections are the WebSockets this server has open, and their reader goroutines,
@@ -67,6 +68,18 @@ func (cs *connections) remove(w *wsConn) {
 		delete(cs.open, w)
 		cs.readers.Done()
 	}
+}
+
+// contactOnline reports whether a contact has a connection open here.
+func (cs *connections) contactOnline(id string) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.open {
+		if c.contact == id {
+			return true
+		}
+	}
+	return false
 }
 
 // all lists the open connections.
