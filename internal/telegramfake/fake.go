@@ -34,6 +34,10 @@ type Sent struct {
 	Text      string
 	MessageID int64
 	At        time.Time
+	// File, with FileName and ContentType as uploaded, and Caption: a sendPhoto or
+	// sendDocument (files.go).
+	File                           []byte
+	FileName, ContentType, Caption string
 }
 
 // Webhook is the webhook the bot has set.
@@ -75,6 +79,8 @@ type Server struct {
 	arrived   chan struct{}
 	client    *http.Client
 	onSend    func(Sent)
+	files     map[string]storedFile // by file_id (files.go)
+	downloads int
 }
 
 // New starts a fake Bot API for one bot.
@@ -253,6 +259,10 @@ func DeliverTo(ctx context.Context, client *http.Client, url, secretToken string
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/file/bot") {
+		s.download(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
 	token, method, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 {
@@ -293,6 +303,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getUpdates(r.Context(), w, params)
 	case "sendMessage":
 		s.sendMessage(w, params)
+	case "getFile":
+		s.getFile(w, params)
+	case "sendPhoto", "sendDocument":
+		s.sendFile(w, method, params)
 	default:
 		answerError(w, failure{http.StatusNotFound, "Not Found: method not found", 0})
 	}
@@ -338,6 +352,8 @@ func readParams(r *http.Request) (map[string]any, error) {
 		if err := dec.Decode(&params); err != nil {
 			return nil, fmt.Errorf("can't parse JSON: %v", err)
 		}
+	case strings.HasPrefix(ct, "multipart/form-data"):
+		return readMultipart(r, params)
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		if err := r.ParseForm(); err != nil {
 			return nil, err

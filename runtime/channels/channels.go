@@ -161,6 +161,20 @@ type Outgoing struct {
 	// ByBot is true for a channel bot's answer: it does not take the conversation
 	// from the bot (Messenger's thread control), where an operator's reply does.
 	ByBot bool
+	// Attachment, when set, is a file to send, with Text as its caption (empty for
+	// none).
+	Attachment *OutgoingAttachment
+}
+
+// OutgoingAttachment is a file an operator sends.
+type OutgoingAttachment struct {
+	// Kind is one of the Attachment kinds; ContentType was sniffed from Data.
+	Kind, Name, ContentType string
+	Data                    []byte
+	// URL serves the file to anyone who has it, for an hour, for providers that
+	// fetch files themselves (Twilio's MMS); empty when the LiveChat has no public
+	// https URL.
+	URL string
 }
 
 // Sent is a message the provider accepted.

@@ -24,6 +24,9 @@ import (
 type Engine interface {
 	EnsureContact(ctx context.Context, channel string, id chat.Identity) (store.Contact, error)
 	Inbound(ctx context.Context, contact store.Contact, text, providerID string) (store.Message, store.Conversation, error)
+	// InboundMessage and AttachmentLimits: contacts' files (fetch.go).
+	InboundMessage(ctx context.Context, contact store.Contact, m store.Message) (store.Message, store.Conversation, error)
+	AttachmentLimits() config.Attachments
 }
 
 // Store is what the manager needs of the store: contacts and delivery states, and
@@ -76,6 +79,8 @@ type Manager struct {
 
 	statusMu sync.Mutex
 	statuses map[string]Status
+
+	files *files // set by Register
 
 	ctx    context.Context
 	cancel context.CancelFunc

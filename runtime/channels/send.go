@@ -31,6 +31,8 @@ type sendPayload struct {
 	Contact string `json:"contact"`
 	Text    string `json:"text"`
 	ByBot   bool   `json:"byBot,omitempty"`
+	// Attachment is the id of a stored file to send: the job never holds its bytes.
+	Attachment string `json:"attachment,omitempty"`
 }
 
 // Outbound adds to a message for a messenger contact the job that sends it, so the
@@ -39,7 +41,8 @@ func (mg *Manager) Outbound(ch *config.Channel, conv store.Conversation, m *stor
 	if !mg.Messenger(ch.Type) {
 		return
 	}
-	payload, _ := json.Marshal(sendPayload{Channel: ch.Name, Contact: conv.ContactID, Text: m.Text, ByBot: m.AuthorKind == "bot"})
+	payload, _ := json.Marshal(sendPayload{Channel: ch.Name, Contact: conv.ContactID, Text: m.Text, ByBot: m.AuthorKind == "bot",
+		Attachment: attachmentOf(m)})
 	m.Delivery = store.DeliveryQueued
 	m.Jobs = append(m.Jobs, store.Job{Kind: SendKind(ch.Type), Limiter: "channel/" + ch.Name, Payload: payload})
 }
@@ -58,6 +61,9 @@ func (mg *Manager) Register(o *outbox.Outbox) error {
 			MinBackoff: mg.opts.SendBackoff, MaxBackoff: 10 * time.Minute, MaxAttempts: 15}); err != nil {
 			return err
 		}
+	}
+	if err := mg.registerFetch(o); err != nil {
+		return err
 	}
 	return o.Handle(KindRegistration, outbox.Kind{Handle: mg.registration, MinBackoff: 5 * time.Second, MaxBackoff: 10 * time.Minute, MaxAttempts: 20})
 }
@@ -84,7 +90,13 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 	}
 	typ := string(e.ch.Type)
 	start := time.Now()
-	sent, err := e.adapter.Send(ctx, Outgoing{To: contact.ExternalID, Text: p.Text, ByBot: p.ByBot})
+	out := Outgoing{To: contact.ExternalID, Text: p.Text, ByBot: p.ByBot}
+	if p.Attachment != "" {
+		if out.Attachment, err = mg.outgoingAttachment(ctx, e, p.Attachment); err != nil {
+			return err
+		}
+	}
+	sent, err := e.adapter.Send(ctx, out)
 	mg.m.latency.WithLabelValues(typ).Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
@@ -110,6 +122,10 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 // Failed records that a send was given up on, with the provider's reason, so the
 // operator sees it; outbox.Options.OnFailed. It ignores jobs of other kinds.
 func (mg *Manager) Failed(job store.Job) {
+	if job.Kind == KindFetch {
+		mg.fetchFailed(job)
+		return
+	}
 	if !strings.HasPrefix(job.Kind, kindSendPrefix) || job.MessageID == 0 {
 		if job.Kind == KindRegistration {
 			mg.registrationFailed(job)

@@ -121,7 +121,7 @@ func (mg *Manager) commitOne(ctx context.Context, e *entry, ev Event) error {
 		if err != nil {
 			return err
 		}
-		_, _, err = mg.opts.Engine.Inbound(ctx, contact, text, ev.ProviderID)
+		err = mg.inbound(ctx, e, contact, text, ev)
 		var ce *chat.Error
 		if errors.As(err, &ce) && ce.Kind == chat.KindInvalid {
 			// The provider's message is not one we can store (too long): storing the

@@ -89,11 +89,17 @@ func (a *Adapter) call(ctx context.Context, method string, params any, out any) 
 	if err != nil {
 		return outbox.Permanent(fmt.Errorf("telegram %s: %w", method, err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.api+method, bytes.NewReader(body))
+	return a.do(ctx, method, "application/json", bytes.NewReader(body), out)
+}
+
+// do posts a method's encoded parameters (JSON, or a multipart form with a file) and
+// decodes its result into out, as call does.
+func (a *Adapter) do(ctx context.Context, method, contentType string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.api+method, body)
 	if err != nil {
 		return outbox.Permanent(fmt.Errorf("telegram %s: the API base URL is invalid", method))
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := a.http.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -183,6 +189,9 @@ func (a *Adapter) Deregister(ctx context.Context) error {
 
 // Send implements channels.Adapter: sendMessage.
 func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent, error) {
+	if m.Attachment != nil {
+		return a.sendFile(ctx, m)
+	}
 	var sent struct {
 		MessageID int64 `json:"message_id"`
 		Chat      struct {
