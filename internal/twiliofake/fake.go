@@ -44,6 +44,9 @@ type Options struct {
 	// Numbers are the account's phone numbers in E.164 form, which may send; the
 	// first is the sender a Messaging Service picks. DefaultNumber when empty.
 	Numbers []string
+	// SenderIDs are alphanumeric sender IDs ("Support") the account may send from,
+	// as Twilio allows where the destination country supports them.
+	SenderIDs []string
 	// MessagingServiceSID is the account's Messaging Service, whose sender pool is
 	// Numbers; none when empty.
 	MessagingServiceSID string
@@ -338,6 +341,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sender := from
+	senderID := from != "" && slices.Contains(s.opts.SenderIDs, from)
 	switch {
 	case to == "":
 		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")
@@ -347,9 +351,9 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message.")
 	case svc != "" && (!serviceSIDRE.MatchString(svc) || !strings.EqualFold(svc, s.opts.MessagingServiceSID)):
 		writeError(w, http.StatusBadRequest, 21701, fmt.Sprintf("The Messaging Service Sid %s is invalid.", svc))
-	case from != "" && !e164RE.MatchString(from):
+	case from != "" && !senderID && !e164RE.MatchString(from):
 		writeError(w, http.StatusBadRequest, 21212, fmt.Sprintf("The 'From' number %s is not a valid phone number, shortcode, or alphanumeric sender ID.", from))
-	case from != "" && !slices.Contains(s.opts.Numbers, from):
+	case from != "" && !senderID && !slices.Contains(s.opts.Numbers, from):
 		writeError(w, http.StatusBadRequest, 21606, fmt.Sprintf("The From phone number %s is not a valid, SMS-capable inbound phone number or short code for your account.", from))
 	case to == from:
 		writeError(w, http.StatusBadRequest, 21266, "'To' and 'From' numbers cannot be the same.")

@@ -54,7 +54,7 @@ func TestSignMatchesTwiliosDocumentedExample(t *testing.T) {
 }
 
 func TestCreateMessageIsCheckedAsTwilioChecksIt(t *testing.T) {
-	s := New(Options{Numbers: []string{"+15005550006", "+15005550007"}, MessagingServiceSID: service})
+	s := New(Options{Numbers: []string{"+15005550006", "+15005550007"}, SenderIDs: []string{"Support"}, MessagingServiceSID: service})
 	defer s.Close()
 	s.OptOut("+15551230000")
 	ok := func(extra ...string) string {
@@ -92,6 +92,7 @@ func TestCreateMessageIsCheckedAsTwilioChecksIt(t *testing.T) {
 		{"no To", "POST", "", form, ok("To", ""), "", "", 400, 21604, ""},
 		{"To not E.164", "POST", "", form, ok("To", "5551234567"), "", "", 400, 21211, ""},
 		{"no sender", "POST", "", form, ok("From", ""), "", "", 400, 21603, ""},
+		{"from the account's sender ID", "POST", "", form, ok("From", "Support"), "", "", 201, 0, "queued"},
 		{"From not a number", "POST", "", form, ok("From", "shop"), "", "", 400, 21212, ""},
 		{"From not the account's", "POST", "", form, ok("From", "+15009999999"), "", "", 400, 21606, ""},
 		{"unknown service", "POST", "", form, ok("From", "", "MessagingServiceSid", "MG"+strings.Repeat("9", 32)), "", "", 400, 21701, ""},
@@ -132,8 +133,8 @@ func TestCreateMessageIsCheckedAsTwilioChecksIt(t *testing.T) {
 		})
 	}
 	msgs := s.Messages()
-	if len(msgs) != 5 {
-		t.Fatalf("%d messages recorded, want the 5 accepted", len(msgs))
+	if len(msgs) != 6 {
+		t.Fatalf("%d messages recorded, want the 6 accepted", len(msgs))
 	}
 	if m := msgs[1]; m.From != "+15005550006" || m.MessagingServiceSID != service || m.Form.Get("From") != "" {
 		t.Errorf("a service's message: %+v; want the pool's first number as sender", m)
