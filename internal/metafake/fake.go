@@ -55,6 +55,11 @@ type Send struct {
 	// MessageID is the id the fake answered with (Messenger's mid, WhatsApp's wamid).
 	MessageID string
 	At        time.Time
+	// Type is a media message's type (image, audio, video, document, file), with the
+	// File as uploaded, its FileName and ContentType; Text is then its caption.
+	Type                  string
+	File                  []byte
+	FileName, ContentType string
 }
 
 // ThreadControl is a Messenger handover call the fake accepted.
@@ -85,6 +90,8 @@ type Server struct {
 	failures      []Failure
 	changed       chan struct{} // closed and replaced when a send is recorded
 	seq           int
+	media         map[string]storedMedia // by id or by CDN path (media.go)
+	downloads     int
 }
 
 // New starts a fake; Close stops it.
@@ -209,6 +216,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls++
 	s.mu.Unlock()
+	if s.serveDownload(w, r) {
+		return
+	}
 	m := s.re.FindStringSubmatch(r.URL.Path)
 	if m == nil {
 		writeError(w, Failure{Status: 400, Code: 2500, Type: "OAuthException", Message: "Unknown path components: " + r.URL.Path})
@@ -238,6 +248,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case s.opts.BusinessAccountID != "" && node == s.opts.BusinessAccountID:
 		if s.authorized(w, r, s.opts.AccessToken) {
 			s.serveBusinessAccount(w, r, edge)
+		}
+	case s.isMedia(node):
+		if s.authorized(w, r, s.opts.AccessToken) {
+			s.serveMediaNode(w, r, node, edge)
 		}
 	default:
 		writeError(w, noSuchNode(node))
@@ -288,6 +302,8 @@ func (s *Server) servePhone(w http.ResponseWriter, r *http.Request, edge string)
 			"id": s.opts.PhoneNumberID, "quality_rating": "GREEN"})
 	case edge == "messages" && r.Method == http.MethodPost:
 		s.whatsAppSend(w, r)
+	case edge == "media" && r.Method == http.MethodPost:
+		s.whatsAppUpload(w, r)
 	default:
 		writeError(w, unsupported(r.Method, s.opts.PhoneNumberID, edge))
 	}

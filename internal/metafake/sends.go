@@ -34,6 +34,10 @@ type messengerRequest struct {
 
 // messengerSend is POST /{page-id}/messages.
 func (s *Server) messengerSend(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		s.messengerUpload(w, r)
+		return
+	}
 	var req messengerRequest
 	if !decodeBody(w, r, &req) {
 		return
@@ -132,6 +136,12 @@ type whatsAppRequest struct {
 		MessageID string `json:"message_id"`
 	} `json:"context"`
 	BizOpaqueCallbackData string `json:"biz_opaque_callback_data"`
+	// A media message's object, of its type (media.go).
+	Image    *whatsAppMedia `json:"image"`
+	Audio    *whatsAppMedia `json:"audio"`
+	Video    *whatsAppMedia `json:"video"`
+	Document *whatsAppMedia `json:"document"`
+	Sticker  *whatsAppMedia `json:"sticker"`
 }
 
 // whatsAppSend is POST /{phone-number-id}/messages.
@@ -151,7 +161,7 @@ func (s *Server) whatsAppSend(w http.ResponseWriter, r *http.Request) {
 		writeError(w, invalidParam("Invalid parameter: to must be a phone number or WhatsApp id."))
 		return
 	case req.Type != "text":
-		writeError(w, invalidParam("Param type must be text: metafake takes text messages only."))
+		s.whatsAppMediaSend(w, req)
 		return
 	case req.Text == nil || strings.TrimSpace(req.Text.Body) == "":
 		writeError(w, invalidParam("Param text['body'] is required."))

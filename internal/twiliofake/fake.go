@@ -126,6 +126,7 @@ type Server struct {
 	wg        sync.WaitGroup // auto status callbacks under way
 	ctx       context.Context
 	cancel    context.CancelFunc
+	media     map[string]mediaFile // incoming MMS media by path (media.go)
 }
 
 // New starts a fake Twilio API; Close stops it.
@@ -266,6 +267,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		account + "/Messages.json":             s.createMessage,
 		account + "/IncomingPhoneNumbers.json": s.listNumbers,
 	}[r.URL.Path]
+	if route == nil && s.serveMedia(w, r) {
+		return
+	}
 	if route == nil {
 		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found")
 		return

@@ -104,6 +104,9 @@ func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent,
 	if m.To == "" {
 		return channels.Sent{}, outbox.Permanent(errors.New("messenger send: the contact has no page-scoped id to reply to"))
 	}
+	if m.Attachment != nil {
+		return a.sendFile(ctx, m)
+	}
 	parts := meta.SplitText(m.Text, MaxText)
 	if len(parts) == 0 {
 		return channels.Sent{}, outbox.Permanent(errors.New("messenger send: the message has no text"))

@@ -76,21 +76,28 @@ func (c *Client) Call(ctx context.Context, method, path string, query url.Values
 		target += "?" + query.Encode()
 	}
 	var body io.Reader
+	contentType := ""
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding the request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		body, contentType = bytes.NewReader(b), "application/json"
 	}
+	return c.do(ctx, method, target, contentType, body, out)
+}
+
+// do sends an encoded body (JSON, or a multipart upload) to target with the token, and
+// decodes the answer as Call does.
+func (c *Client) do(ctx context.Context, method, target, contentType string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return errors.New(c.Redact(err.Error()))
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

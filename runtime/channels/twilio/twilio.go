@@ -160,6 +160,9 @@ func clip(s string, n int) string {
 // always hears from the number they wrote to. Status callbacks come back to the
 // channel's own webhook.
 func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent, error) {
+	if m.Attachment != nil {
+		return a.sendMMS(ctx, m)
+	}
 	if strings.TrimSpace(m.Text) == "" {
 		return channels.Sent{}, outbox.Permanent(errors.New("the message is empty: Twilio sends no empty texts"))
 	}
@@ -170,7 +173,12 @@ func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent,
 		return channels.Sent{}, outbox.Permanent(fmt.Errorf(
 			"the message is %d characters long and an SMS through Twilio takes at most %d: send it in shorter parts", n, MaxBodyLength))
 	}
-	form := url.Values{"To": {m.To}, "Body": {m.Text}}
+	return a.create(ctx, url.Values{"To": {m.To}, "Body": {m.Text}})
+}
+
+// create creates a message of form (To, Body, MediaUrl) from the channel's sender,
+// with status callbacks to its webhook.
+func (a *Adapter) create(ctx context.Context, form url.Values) (channels.Sent, error) {
 	if a.from != "" {
 		form.Set("From", a.from)
 	}
