@@ -51,10 +51,10 @@ func (a *Adapter) Fetch(ctx context.Context, att channels.Attachment, maxBytes i
 // mediaMessage is the Cloud API's body of a media message: the uploaded media's id,
 // and a caption (not for audio) and file name (documents).
 type mediaMessage struct {
-	MessagingProduct string `json:"messaging_product"`
-	RecipientType    string `json:"recipient_type"`
-	To               string `json:"to"`
-	Type             string `json:"type"`
+	MessagingProduct string    `json:"messaging_product"`
+	RecipientType    string    `json:"recipient_type"`
+	To               string    `json:"to"`
+	Type             string    `json:"type"`
 	Image            *mediaRef `json:"image,omitempty"`
 	Audio            *mediaRef `json:"audio,omitempty"`
 	Video            *mediaRef `json:"video,omitempty"`
