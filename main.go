@@ -203,6 +203,11 @@ func runRuntime(args []string) error {
 	fs.Float64Var(&limits.MessagesPerSecond, "message-rate", 5, "messages per second one contact or operator may send (bursts of --message-burst)")
 	fs.IntVar(&limits.MessageBurst, "message-burst", 20, "burst of messages above --message-rate")
 	fs.IntVar(&limits.SendQueue, "websocket-send-queue", 256, "events queued for one WebSocket before a client too slow to read them is disconnected")
+	fs.Func("trusted-proxies", "comma-separated CIDRs of the reverse proxies in front of the runtime: from them, X-Forwarded-For names the client's address (for the limits per address); empty trusts none", func(v string) error {
+		p, err := api.ParseTrustedProxies(v)
+		limits.TrustedProxies = p
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

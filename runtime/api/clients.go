@@ -3,8 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
@@ -27,7 +25,7 @@ func (s *Server) channelFor(w http.ResponseWriter, r *http.Request) (*config.Cha
 	}
 	if ch.WebWidget != nil {
 		origin := r.Header.Get("Origin")
-		if !originAllowed(r, origin, ch.WebWidget.AllowedOrigins) {
+		if !originAllowed(origin, ch.WebWidget.AllowedOrigins, s.publicOrigin()) {
 			writeError(w, http.StatusForbidden, "origin_not_allowed",
 				fmt.Sprintf("origin %q may not use channel %q: add it to the Channel's spec.webWidget.allowedOrigins", origin, name))
 			return nil, false
@@ -41,18 +39,6 @@ func (s *Server) channelFor(w http.ResponseWriter, r *http.Request) (*config.Cha
 	return ch, true
 }
 
-// originAllowed enforces allowedOrigins the way browsers make it meaningful: a page on
-// another site always sends its Origin and must be listed; the runtime's own pages (the
-// widget demo) are same-origin; a request without an Origin is no cross-site browser
-// request (browsers omit it on same-origin GETs) and passes.
-func originAllowed(r *http.Request, origin string, allowed []string) bool {
-	if origin == "" || slices.Contains(allowed, origin) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
-}
-
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.channelFor(w, r); !ok {
 		return
@@ -64,11 +50,17 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// channelInfo is what a widget needs to draw itself.
+// channelInfo is what a widget needs to draw itself. An internal channel's is for
+// its employees only.
 func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
 	ch, ok := s.channelFor(w, r)
 	if !ok {
 		return
+	}
+	if ch.Internal != nil {
+		if _, ok := s.channelEmployee(w, r, ch); !ok {
+			return
+		}
 	}
 	info := map[string]any{"name": ch.Name, "type": ch.Type, "active": ch.Active, "displayName": ch.DisplayName}
 	if ww := ch.WebWidget; ww != nil {
@@ -82,9 +74,11 @@ func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
 // an employee on an internal channel by their operator credentials and membership of
 // the channel's client groups.
 func (s *Server) client(w http.ResponseWriter, r *http.Request, ch *config.Channel) (store.Contact, bool) {
-	cred := auth.Credential(r)
 	if ch.WebWidget != nil {
-		c, err := s.engine.ContactByToken(r.Context(), cred)
+		if s.throttled(w, r) {
+			return store.Contact{}, false
+		}
+		c, err := s.engine.ContactByToken(r.Context(), auth.Credential(r))
 		if err == nil && c.Channel != ch.Name {
 			err = chat.Unauthenticated("this visitor token belongs to another channel")
 		}
@@ -94,13 +88,8 @@ func (s *Server) client(w http.ResponseWriter, r *http.Request, ch *config.Chann
 		}
 		return c, true
 	}
-	name, err := s.verifier.Verify(cred)
-	if err != nil {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid credentials: send your token as Authorization: Bearer <token>")
-		return store.Contact{}, false
-	}
-	if !s.engine.IsClient(ch.Name, name) {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s is in none of the client groups of channel %q", name, ch.Name))
+	name, ok := s.channelEmployee(w, r, ch)
+	if !ok {
 		return store.Contact{}, false
 	}
 	contact, err := s.engine.EnsureContact(r.Context(), ch.Name, s.employee(name))
@@ -109,6 +98,19 @@ func (s *Server) client(w http.ResponseWriter, r *http.Request, ch *config.Chann
 		return store.Contact{}, false
 	}
 	return contact, true
+}
+
+// channelEmployee authenticates an employee of an internal channel's client groups.
+func (s *Server) channelEmployee(w http.ResponseWriter, r *http.Request, ch *config.Channel) (string, bool) {
+	name, ok := s.verify(w, r)
+	if !ok {
+		return "", false
+	}
+	if !s.engine.IsClient(ch.Name, name) {
+		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s is in none of the client groups of channel %q", name, ch.Name))
+		return "", false
+	}
+	return name, true
 }
 
 func (s *Server) employee(name string) chat.Identity {
@@ -268,6 +270,9 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 
 // botReply is a channel's bot answering a chat it holds.
 func (s *Server) botReply(w http.ResponseWriter, r *http.Request) {
+	if s.throttled(w, r) {
+		return
+	}
 	var req sendRequest
 	if !decode(w, r, &req) {
 		return
@@ -286,6 +291,9 @@ type handoverRequest struct {
 
 // botHandover is a channel's bot giving a chat to the queue.
 func (s *Server) botHandover(w http.ResponseWriter, r *http.Request) {
+	if s.throttled(w, r) {
+		return
+	}
 	var req handoverRequest
 	if r.ContentLength != 0 && !decode(w, r, &req) {
 		return

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -15,9 +14,8 @@ type operatorHandler func(w http.ResponseWriter, r *http.Request, me chat.Me)
 // operator authenticates the operator behind a request.
 func (s *Server) operator(h operatorHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		name, err := s.verifier.Verify(auth.Credential(r))
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "missing or invalid credentials: send your token as Authorization: Bearer <token>")
+		name, ok := s.verify(w, r)
+		if !ok {
 			return
 		}
 		me, err := s.engine.Operator(name)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type Server struct {
 	mux      *http.ServeMux
 	status   func() any
 	conns    connections
+	// guard slows down whoever guesses credentials; trustedProxies may say, in
+	// X-Forwarded-For, which address a request comes from.
+	guard          *authGuard
+	trustedProxies []netip.Prefix
 
 	limitsMu sync.Mutex
 	limits   map[string]*rate.Limiter
@@ -74,6 +79,9 @@ type Limits struct {
 	// SendQueue bounds the events waiting for one WebSocket (default 256): a client
 	// that falls this far behind is disconnected.
 	SendQueue int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client's
+	// address (for the limits per address); from other peers it is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the API server.
@@ -98,6 +106,8 @@ func New(o Options) *Server {
 	if o.Limits.SendQueue > 0 {
 		s.SendQueue = o.Limits.SendQueue
 	}
+	s.trustedProxies = o.Limits.TrustedProxies
+	s.guard = newAuthGuard(s.log, s.metrics.authFailures)
 	s.routes()
 	if o.Webhooks != nil {
 		s.handle("GET /webhooks/{channel}", o.Webhooks.ServeHTTP)
@@ -112,7 +122,9 @@ func New(o Options) *Server {
 func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ready"}) })
-	s.handle("GET /status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.status()) })
+	// On this port, which the public reaches, /status is for operators; the metrics
+	// port serves it to anyone who reaches that.
+	s.handle("GET /status", s.operator(func(w http.ResponseWriter, r *http.Request, _ chat.Me) { writeJSON(w, 200, s.status()) }))
 
 	s.handle("GET /api/v1/channels/{channel}", s.channelInfo)
 	s.handle("OPTIONS /api/v1/channels/{channel}/{rest...}", s.preflight)
@@ -217,7 +229,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case chat.KindInvalid:
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case chat.KindUnauthenticated:
-		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
+		s.guard.failed(addrKey(s.clientAddr(r)), r.Pattern, authReason(auth.Credential(r)))
+		msg := err.Error()
+		if auth.QueryTokenRefused(r) {
+			msg = unauthenticatedMessage(r)
+		}
+		writeError(w, http.StatusUnauthorized, "unauthenticated", msg)
 	case chat.KindForbidden:
 		writeError(w, http.StatusForbidden, "forbidden", err.Error())
 	case chat.KindNotFound:
@@ -314,8 +331,9 @@ func (s *Server) forgetIdleLimiters() {
 
 // Metrics of the API.
 type Metrics struct {
-	requests    *prometheus.HistogramVec
-	connections *prometheus.GaugeVec
+	requests     *prometheus.HistogramVec
+	connections  *prometheus.GaugeVec
+	authFailures *prometheus.CounterVec
 }
 
 // NewMetrics creates the API metrics, registered with reg when it is not nil.
@@ -330,12 +348,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_runtime_websocket_connections",
 			Help: "Open WebSocket connections by role (visitor, client, operator).",
 		}, []string{"role"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_auth_failures_total",
+			Help: "Failed sign-ins by reason: missing (no credential), invalid (a wrong one), throttled (refused unchecked after too many failures from the address).",
+		}, []string{"reason"}),
 	}
 	for _, role := range []string{"visitor", "client", "operator"} {
 		m.connections.WithLabelValues(role) // report 0 rather than nothing
 	}
+	for _, reason := range []string{authMissing, authInvalid, authThrottled} {
+		m.authFailures.WithLabelValues(reason)
+	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.connections)
+		reg.MustRegister(m.requests, m.connections, m.authFailures)
 	}
 	return m
 }

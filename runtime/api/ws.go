@@ -37,8 +37,8 @@ var upgrader = websocket.Upgrader{
 	ReadBufferSize:  512,
 	WriteBufferSize: 2048,
 	WriteBufferPool: writeBuffers,
-	// Origins are checked before the upgrade (allowedOrigins for widgets; operators
-	// authenticate with a token a foreign page does not have).
+	// Origins are checked before the upgrade: allowedOrigins for widgets, the
+	// console's origin for operators.
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
@@ -265,6 +265,12 @@ func errorMessage(err error) string {
 // operatorWS is an operator console's live feed: a snapshot of the chats and operators
 // it sees, then every change to them.
 func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) {
+	// A page elsewhere that got hold of a token must not open the feed from its site.
+	if !consoleOriginAllowed(r, s.publicOrigin()) {
+		writeError(w, http.StatusForbidden, "origin_not_allowed",
+			"the console feed opens only from the console's origin, the LiveChat's spec.publicURL")
+		return
+	}
 	c, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return

@@ -62,8 +62,10 @@ func (t *Tokens) Verify(credential string) (string, error) {
 	return "", ErrUnauthenticated
 }
 
-// Credential reads a bearer credential from the Authorization header, or from the
-// access_token query parameter, which browsers need for WebSockets.
+// Credential reads a bearer credential from the Authorization header, or, on a
+// WebSocket upgrade only, from the access_token query parameter: browsers cannot set
+// headers there. Elsewhere a token in the URL would end up in access logs, proxies'
+// logs and browser history, so it is not accepted.
 func Credential(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
 		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -71,5 +73,32 @@ func Credential(r *http.Request) string {
 		}
 		return ""
 	}
-	return r.URL.Query().Get("access_token")
+	if IsWebSocketUpgrade(r) {
+		return r.URL.Query().Get("access_token")
+	}
+	return ""
+}
+
+// QueryTokenRefused reports whether a request carries ?access_token= where it is not
+// accepted, so the answer can say how to send the token instead.
+func QueryTokenRefused(r *http.Request) bool {
+	return r.Header.Get("Authorization") == "" && !IsWebSocketUpgrade(r) && r.URL.Query().Has("access_token")
+}
+
+// IsWebSocketUpgrade reports whether r asks to switch to the WebSocket protocol.
+func IsWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// headerHasToken reports whether a comma-separated header lists token.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

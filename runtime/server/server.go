@@ -204,6 +204,7 @@ func Run(ctx context.Context, o Options) error {
 	httpSrv := &http.Server{Handler: apiServer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsMux.HandleFunc("GET /status", rt.serveStatus)
 	metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()

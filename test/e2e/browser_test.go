@@ -79,7 +79,11 @@ func TestWidgetAndConsoleInChromium(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	rt := startRuntimeAt(t, manifestsDir(t), addr)
+	// The widget page is served at the LiveChat's public URL, the one origin of the
+	// runtime's own that its channels admit.
+	dir := manifestsDir(t)
+	edit(t, dir, "livechat.yaml", "publicURL: http://localhost:8080", "publicURL: http://"+addr)
+	rt := startRuntimeAt(t, dir, addr)
 	online(t, rt, alice)
 
 	// Visitor and operator each have a browser of their own, as they would.

@@ -87,7 +87,7 @@ func TestRuntimeInACluster(t *testing.T) {
 		var cm corev1.ConfigMap
 		if err := env.Client.Get(ctx, cmKey, &cm); err == nil {
 			var st struct{ ConfigRevision string }
-			call(t, "GET", rt.base+"/status", "", nil, &st)
+			call(t, "GET", rt.metrics+"/status", "", nil, &st)
 			if r := cm.Annotations[controllers.AnnotationRevision]; r != st.ConfigRevision && rendered.IsZero() {
 				rendered, revision = time.Now(), r
 			}

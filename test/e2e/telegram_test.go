@@ -187,7 +187,7 @@ func TestTelegramWebhook(t *testing.T) {
 		}
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		call(t, "GET", rt.base+"/status", "", nil, &status)
+		call(t, "GET", rt.metrics+"/status", "", nil, &status)
 		if len(status.Channels) == 1 && status.Channels[0].Connected {
 			break
 		}

@@ -139,7 +139,8 @@ func TestWhoSeesWhat(t *testing.T) {
 		{"an origin not allowed", "GET", conv(a, a.conversation), a.token, []string{"Origin", "https://evil.example.net"}, 403,
 			`origin "https://evil.example.net" may not use channel "website"`},
 		{"a non-browser client sends no origin", "POST", rt.base + "/api/v1/channels/website/conversations", "", nil, 201, ""},
-		{"the runtime's own pages are same-origin", "GET", conv(a, a.conversation), a.token, []string{"Origin", rt.base}, 200, ""},
+		{"the runtime's own pages count at its public URL only, not at any Host", "GET", conv(a, a.conversation), a.token, []string{"Origin", rt.base}, 403,
+			"may not use channel"},
 		{"an unknown channel", "GET", rt.base + "/api/v1/channels/nope", "", nil, 404, `channel "nope" does not exist`},
 		{"a messenger channel has no client API", "GET", rt.base + "/api/v1/channels/telegram", "", nil, 404, "provider's webhook"},
 		{"an operator of the queue sees the chat", "GET", rt.base + "/api/v1/conversations/" + a.conversation, carol, nil, 200, ""},
@@ -252,7 +253,7 @@ func TestEditedManifestsApplyLive(t *testing.T) {
 	dir := manifestsDir(t)
 	rt := standalone(t, dir, t.TempDir())
 	var before struct{ ConfigRevision string }
-	call(t, "GET", rt.base+"/status", "", nil, &before)
+	call(t, "GET", rt.base+"/status", alice, nil, &before)
 	vw := newVisitor(t, rt, "still here?")
 	ws := vw.connect(t, 0)
 	ws.waitEvent(t, "history", func(ev map[string]any) bool { return ev["type"] == "history" })
@@ -271,7 +272,7 @@ func TestEditedManifestsApplyLive(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	var after struct{ ConfigRevision string }
-	call(t, "GET", rt.base+"/status", "", nil, &after)
+	call(t, "GET", rt.metrics+"/status", "", nil, &after)
 	if after.ConfigRevision == before.ConfigRevision {
 		t.Error("/status still shows the old revision")
 	}
