@@ -247,7 +247,7 @@ func TestErrors(t *testing.T) {
 			retryAfter: time.Hour, want: "503"},
 		{name: "slack's no_service", answer: webhooktest.Answer{Status: 404, Body: "no_service"}, permanent: true, want: "404 Not Found: no_service"},
 		{name: "slack's channel_is_archived", answer: webhooktest.Answer{Status: 410, Body: "channel_is_archived"}, permanent: true, want: "channel_is_archived"},
-		{name: "a redirect", answer: webhooktest.Answer{Status: 301, Header: http.Header{"Location": {"https://elsewhere.example/x"}}},
+		{name: "a redirect", answer: webhooktest.Answer{Status: 308, Header: http.Header{"Location": {"/moved"}}},
 			permanent: true, want: "redirects elsewhere"},
 		{name: "the secret echoed back is scrubbed", answer: webhooktest.Answer{Status: 400, Body: "bad secret " + secret}, permanent: true, want: "[redacted]"},
 		{name: "no answer in time", answer: webhooktest.Answer{Status: 204, Delay: 5 * time.Second}, timeout: 100 * time.Millisecond, want: "did not answer in time"},
