@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/media"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
@@ -36,6 +37,8 @@ type Server struct {
 	mux      *http.ServeMux
 	status   func() any
 	conns    connections
+	// mediaKeys signs and checks the public URLs of files (attachments.go).
+	mediaKeys *media.KeySource
 	// guard slows down whoever guesses credentials; trustedProxies may say, in
 	// X-Forwarded-For, which address a request comes from.
 	guard          *authGuard
@@ -152,6 +155,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/conversations/{id}/messages", s.operator(s.reply))
 	s.handle("POST /api/v1/conversations/{id}/close", s.operator(s.closeConversation))
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
+	s.attachmentRoutes()
 }
 
 // handle registers a route with request metrics labelled by the route pattern, never
@@ -172,7 +176,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)
