@@ -4,6 +4,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type Server struct {
 	// X-Forwarded-For, which address a request comes from.
 	guard          *authGuard
 	trustedProxies []netip.Prefix
+	bodyTimeout    time.Duration
 
 	limitsMu sync.Mutex
 	limits   map[string]*rate.Limiter
@@ -85,6 +87,9 @@ type Limits struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client's
 	// address (for the limits per address); from other peers it is ignored.
 	TrustedProxies []netip.Prefix
+	// BodyTimeout is how long any request body may take (default 20 s), plus a second
+	// for every 32 KiB: a client sending slower is cut off with 408.
+	BodyTimeout time.Duration
 }
 
 // New returns the API server.
@@ -110,6 +115,7 @@ func New(o Options) *Server {
 		s.SendQueue = o.Limits.SendQueue
 	}
 	s.trustedProxies = o.Limits.TrustedProxies
+	s.bodyTimeout = cmp.Or(o.Limits.BodyTimeout, 20*time.Second)
 	s.guard = newAuthGuard(s.log, s.metrics.authFailures)
 	s.routes()
 	if o.Webhooks != nil {
@@ -158,6 +164,11 @@ func (s *Server) routes() {
 	s.attachmentRoutes()
 }
 
+// ContactOnline reports whether a contact (a widget visitor, an employee on an
+// internal channel) has a WebSocket open on this replica: notifications for visitors
+// who are offline use it.
+func (s *Server) ContactOnline(id string) bool { return s.conns.contactOnline(id) }
+
 // handle registers a route with request metrics labelled by the route pattern, never
 // by the concrete path (which holds ids).
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
@@ -175,11 +186,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		}
 	}()
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
-	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.noRoute(w, r)
+		return
+	}
+	if r.Body != nil && !s.boundBody(w, r, bodyLimit(r)) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -229,6 +240,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // fail answers with the status an engine error calls for. Internal errors are logged
 // and answered without detail: they may name tables or hosts.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	switch chat.KindOf(err) {
 	case chat.KindInvalid:
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
@@ -259,34 +273,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error: see the runtime's log")
 	}
-}
-
-// decode reads a JSON body into v, refusing unknown fields, trailing data and bodies
-// over the limit, with a message that says what is wrong.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json")
-		return false
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("unexpected data after the JSON object")
-	}
-	if err == nil {
-		return true
-	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
-	case errors.Is(err, io.EOF):
-		writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty: send a JSON object")
-	default:
-		writeError(w, http.StatusBadRequest, "invalid_json", "invalid JSON: "+err.Error())
-	}
-	return false
 }
 
 // afterParam reads ?after=N.

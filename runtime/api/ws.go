@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -178,6 +179,7 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		role = "client"
 		registered = connection{credential: auth.Credential(r), channel: contact.Channel, name: contact.ExternalID}
 	}
+	registered.contact = contact.ID
 	conn := newWSConn(c, s.SendQueue)
 	if !s.conns.add(conn, registered) {
 		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
@@ -219,6 +221,11 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 		_, data, err := conn.c.ReadMessage()
 		if err != nil {
 			return
+		}
+		// encoding/json would store U+FFFD in place of bad bytes without a word.
+		if !utf8.Valid(data) || hasLoneSurrogate(data) {
+			conn.send(map[string]string{"type": "error", "message": "the event is not valid UTF-8: send text as UTF-8"})
+			continue
 		}
 		var ev clientEvent
 		if err := json.Unmarshal(data, &ev); err != nil {

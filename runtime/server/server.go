@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -147,8 +148,17 @@ func Run(ctx context.Context, o Options) error {
 		Outbound: func(ch *config.Channel, conv store.Conversation, m *store.Message) { messengers.Outbound(ch, conv, m) }})
 	messengers = channels.NewManager(channels.Options{Store: st, Engine: engine, Providers: providers,
 		OnStatus: onStatus, Metrics: reg, Log: log.With("component", "channels"), Now: o.Now})
-	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"), OnFailed: messengers.Failed})
-	if err := messengers.Register(sends); err != nil {
+	var secrets atomic.Pointer[func(name, key string) []byte]
+	var apiServer *api.Server
+	notices := newNotifications(st, engine, func(name, key string) []byte { return (*secrets.Load())(name, key) },
+		func(contact string) bool { return apiServer != nil && apiServer.ContactOnline(contact) }, log.With("component", "notify"))
+	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"),
+		OnFailed: func(j store.Job) { messengers.Failed(j); notices.deliverer.Failed(j) }})
+	err = messengers.Register(sends)
+	if err == nil {
+		err = notices.register(sends)
+	}
+	if err != nil {
 		messengers.Close()
 		engine.Close()
 		_ = st.Close()
@@ -162,7 +172,6 @@ func Run(ctx context.Context, o Options) error {
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",
 		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
 	reg.MustRegister(info)
-	var apiServer *api.Server
 	applySnapshot := func(s source.Snapshot) {
 		rev := s.Config.Revision()
 		// /status waits while a snapshot applies, so it never reports a revision
@@ -170,6 +179,8 @@ func Run(ctx context.Context, o Options) error {
 		rt.mu.Lock()
 		engine.Apply(s.Config)
 		engine.SetSecrets(s.Secret)
+		secret := s.Secret
+		secrets.Store(&secret)
 		messengers.Apply(ctx, s.Config, s.Secret)
 		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
 		info.Reset()
@@ -201,15 +212,16 @@ func Run(ctx context.Context, o Options) error {
 		stopEarly()
 		return fmt.Errorf("listening on %s: %w", o.MetricsAddress, err)
 	}
-	httpSrv := &http.Server{Handler: apiServer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := newAPIServer(apiServer)
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	metricsMux.HandleFunc("GET /status", rt.serveStatus)
-	metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+	metricsSrv := newMetricsServer(metricsMux)
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()
 	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
 	sends.Start()
+	notices.dispatcher.Start()
 	log.Info("runtime serving", "http", httpLn.Addr().String(), "metrics", metricsLn.Addr().String(),
 		"livechat", first.Config.LiveChat.Name, "storage", first.Config.LiveChat.Storage.Driver)
 	if o.Ready != nil {
@@ -236,7 +248,7 @@ loop:
 			break loop
 		}
 	}
-	shutdownInOrder(log, httpSrv, apiServer, sends, messengers, engine, st)
+	shutdownInOrder(log, httpSrv, apiServer, sends, notices, messengers, engine, st)
 	_ = metricsSrv.Close()
 	return runErr
 }
@@ -250,7 +262,7 @@ const shutdownTimeout = 10 * time.Second
 // finish, stops polling messengers and the engine's background work, and closes the
 // store last.
 func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, sends *outbox.Outbox,
-	messengers *channels.Manager, engine *chat.Engine, st store.Store) {
+	notices *notifications, messengers *channels.Manager, engine *chat.Engine, st store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	httpDone := make(chan error, 1)
@@ -262,9 +274,11 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 		log.Warn("stopping the HTTP server: requests still in flight", "error", err)
 		_ = httpSrv.Close()
 	}
+	notices.dispatcher.Close()
 	if err := sends.Close(ctx); err != nil {
 		log.Warn("stopping the outbox: sends still in flight were cut off; they are sent again after the restart", "error", err)
 	}
+	notices.deliverer.Close()
 	messengers.Close()
 	engine.Close()
 	if err := st.Close(); err != nil {

@@ -49,7 +49,7 @@ type runtime struct {
 
 // manifestsDir copies config/samples into a temporary directory, where a test may
 // change them. The sample Telegram channel talks to a local fake Bot API (the one of
-// sampleTelegram), never to Telegram.
+// sampleTelegram), never to Telegram, and the sample notification policy is suspended.
 func manifestsDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -68,6 +68,9 @@ func manifestsDir(t *testing.T) string {
 		}
 	}
 	edit(t, dir, "channels.yaml", "      key: token\n", "      key: token\n    apiBaseURL: "+sampleTelegram().URL+"\n")
+	// The sample policy's providers are placeholders on the internet: tests that
+	// look at notifications point them at local servers and switch it on.
+	edit(t, dir, "notificationpolicy.yaml", "spec:\n", "spec:\n  suspend: true\n")
 	return dir
 }
 

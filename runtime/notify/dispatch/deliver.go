@@ -110,7 +110,7 @@ func (d *Deliverer) retry(pol *config.Policy, job store.Job, err error) error {
 	if pol.Retry.Backoff == "Exponential" {
 		delay = time.Duration(float64(delay) * math.Pow(2, float64(max(job.Attempts-1, 0))))
 	}
-	return outbox.RetryAfter(err, min(delay, 6*time.Hour))
+	return outbox.RetryAfter(err, min(delay, time.Hour)) // the CRD caps exponential backoff at 1h
 }
 
 // provider returns the policy's provider, made for the configuration in force.

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/notify"
+	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
+	"github.com/switchboard-chat/switchboard/runtime/notify/smtp"
+	"github.com/switchboard-chat/switchboard/runtime/outbox"
+	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
+)
+
+// notifications is the notification path of a runtime: the dispatcher that turns
+// recorded events into deliveries, and the deliverer that sends them.
+type notifications struct {
+	dispatcher *dispatch.Dispatcher
+	deliverer  *dispatch.Deliverer
+}
+
+// newNotifications makes the notification path; register its kind before the outbox
+// starts, and start it after.
+func newNotifications(st *sqlstore.DB, engine *chat.Engine, secret func(name, key string) []byte,
+	visitorOnline func(contactID string) bool, log *slog.Logger) *notifications {
+	cfg := func() *config.Config { c, _ := engine.Config(); return c }
+	secretOf := func(r config.SecretKeyReference) []byte { return secret(r.Name, r.Key) }
+	n := &notifications{
+		dispatcher: dispatch.New(dispatch.Options{Store: st, Config: cfg, VisitorOnline: visitorOnline, Log: log}),
+		deliverer:  dispatch.NewDeliverer(st, cfg, providerFactory(engine, secretOf), log),
+	}
+	return n
+}
+
+func (n *notifications) register(ob *outbox.Outbox) error {
+	return ob.Handle(dispatch.KindDeliver, n.deliverer.Kind())
+}
+
+// providerFactory makes notification providers from their configuration blocks.
+func providerFactory(engine *chat.Engine, secret notify.SecretFunc) dispatch.ProviderFactory {
+	return func(p config.NotificationProvider) (notify.Provider, error) {
+		switch {
+		case p.SMTP != nil:
+			return smtp.New(p.SMTP, secret, smtp.Options{})
+		case p.Messenger != nil:
+			return messengerProvider{engine: engine}, nil
+		}
+		return nil, fmt.Errorf("provider %s: this runtime cannot deliver through it yet", p.Name)
+	}
+}
+
+// messengerProvider writes to the visitor over the channel they used.
+type messengerProvider struct{ engine *chat.Engine }
+
+func (m messengerProvider) Deliver(ctx context.Context, d notify.Delivery) error {
+	id, _ := d.Data["conversationID"].(string)
+	if id == "" || !d.To.Visitor {
+		return outbox.Permanent(errors.New("a messenger notification goes to a conversation's visitor only"))
+	}
+	_, err := m.engine.SendToContact(ctx, id, d.Text)
+	if chat.KindOf(err) != 0 {
+		return outbox.Permanent(err)
+	}
+	return err
+}
