@@ -36,7 +36,7 @@ func (s *Server) attachmentRoutes() {
 	s.handle("GET /api/v1/conversations/{id}/attachments/{attachment}", s.operator(s.operatorAttachment))
 	s.handle("POST /api/v1/conversations/{id}/attachments", s.operator(s.uploadAttachment))
 	s.handle("GET /api/v1/channels/{channel}/conversations/{id}/attachments/{attachment}", s.visitorAttachment)
-	s.handle("GET "+media.PublicPath+"{token}", s.publicMedia)
+	s.handle("GET /api/v1/media/{token}", s.publicMedia) // media.PublicPath, which signed URLs use
 }
 
 // operatorAttachment serves a file of a conversation the operator may read.
