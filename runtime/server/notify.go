@@ -3,14 +3,13 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
-	"github.com/switchboard-chat/switchboard/runtime/notify/smtp"
+	"github.com/switchboard-chat/switchboard/runtime/notify/providers"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
 )
@@ -41,15 +40,10 @@ func (n *notifications) register(ob *outbox.Outbox) error {
 
 // providerFactory makes notification providers from their configuration blocks.
 func providerFactory(engine *chat.Engine, secret notify.SecretFunc) dispatch.ProviderFactory {
-	return func(p config.NotificationProvider) (notify.Provider, error) {
-		switch {
-		case p.SMTP != nil:
-			return smtp.New(p.SMTP, secret, smtp.Options{})
-		case p.Messenger != nil:
-			return messengerProvider{engine: engine}, nil
-		}
-		return nil, fmt.Errorf("provider %s: this runtime cannot deliver through it yet", p.Name)
-	}
+	opts := providers.Options{Secret: secret, Messenger: func(string, *config.MessengerProvider) (notify.Provider, error) {
+		return messengerProvider{engine: engine}, nil
+	}}
+	return func(p config.NotificationProvider) (notify.Provider, error) { return providers.New(p, opts) }
 }
 
 // messengerProvider writes to the visitor over the channel they used.
