@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -40,19 +41,32 @@ func (n *notifications) register(ob *outbox.Outbox) error {
 
 // providerFactory makes notification providers from their configuration blocks.
 func providerFactory(engine *chat.Engine, secret notify.SecretFunc) dispatch.ProviderFactory {
-	opts := providers.Options{Secret: secret, Messenger: func(string, *config.MessengerProvider) (notify.Provider, error) {
-		return messengerProvider{engine: engine}, nil
+	opts := providers.Options{Secret: secret, Messenger: func(_ string, c *config.MessengerProvider) (notify.Provider, error) {
+		return messengerProvider{engine: engine, channels: c.Channels}, nil
 	}}
 	return func(p config.NotificationProvider) (notify.Provider, error) { return providers.New(p, opts) }
 }
 
-// messengerProvider writes to the visitor over the channel they used.
-type messengerProvider struct{ engine *chat.Engine }
+// messengerProvider writes to the visitor over the channel they used; with channels
+// set, only to visitors of those channels.
+type messengerProvider struct {
+	engine   *chat.Engine
+	channels []string
+}
 
 func (m messengerProvider) Deliver(ctx context.Context, d notify.Delivery) error {
 	id, _ := d.Data["conversationID"].(string)
 	if id == "" || !d.To.Visitor {
 		return outbox.Permanent(errors.New("a messenger notification goes to a conversation's visitor only"))
+	}
+	if len(m.channels) > 0 {
+		c, err := m.engine.Store().Conversation(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(m.channels, c.Channel) {
+			return nil // not one of the provider's channels: nothing to send
+		}
 	}
 	_, err := m.engine.SendToContact(ctx, id, d.Text)
 	if chat.KindOf(err) != 0 {
