@@ -54,6 +54,34 @@ func download(t *testing.T, u, token string) (*http.Response, []byte) {
 	return resp, data
 }
 
+// uploadFile sends a file from an operator, as a multipart form with a caption.
+func uploadFile(t *testing.T, rt *runtime, token, conversation, name, contentType string, data []byte, text string) map[string]any {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("text", text)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
+	h.Set("Content-Type", contentType)
+	part, _ := w.CreatePart(h)
+	_, _ = part.Write(data)
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, rt.base+"/api/v1/conversations/"+conversation+"/attachments", &body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("uploading %s: %d %v", name, resp.StatusCode, m)
+	}
+	return m
+}
+
 // TestTelegramAttachments runs the standalone runtime as a real process with a fake
 // Bot API: a Telegram user's photo reaches the console as a message at once and is
 // fetched and kept after; the operator downloads it, and sends a PDF back, which
@@ -107,28 +135,7 @@ func TestTelegramAttachments(t *testing.T) {
 
 	// The operator sends a PDF with a caption: Telegram gets a document.
 	accept(t, rt, alice, id)
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("text", "your invoice")
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="invoice.pdf"`)
-	h.Set("Content-Type", "application/pdf")
-	part, _ := w.CreatePart(h)
-	_, _ = part.Write(invoiceBytes)
-	_ = w.Close()
-	req, _ := http.NewRequest(http.MethodPost, rt.base+"/api/v1/conversations/"+id+"/attachments", &body)
-	req.Header.Set("Authorization", "Bearer "+alice)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sentMsg map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&sentMsg)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("uploading the invoice: %d %v", resp.StatusCode, sentMsg)
-	}
+	uploadFile(t, rt, alice, id, "invoice.pdf", "application/pdf", invoiceBytes, "your invoice")
 	var doc telegramfake.Sent
 	for deadline := time.Now().Add(15 * time.Second); doc.Method == ""; time.Sleep(10 * time.Millisecond) {
 		for _, s := range fake.Sent() {

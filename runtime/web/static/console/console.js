@@ -49,9 +49,27 @@ function renderChat() {
   const msgs = [...(state.messages.get(c.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
   for (const m of msgs) {
     $("messages").append(el("div", { className: "msg " + m.direction },
-      el("div", { className: "who", textContent: m.author || m.authorKind }), m.text));
+      el("div", { className: "who", textContent: m.author || m.authorKind }), m.text, ...attachmentLinks(m)));
   }
   $("messages").scrollTop = $("messages").scrollHeight;
+}
+
+// attachmentLinks lists a message's files: a kept one downloads on click (fetched with
+// the token, which a plain link cannot carry); the others say why they are not there.
+function attachmentLinks(m) {
+  return (m.attachments || []).map((a) => {
+    const label = (a.name || a.kind) + " (" + a.contentType + ")";
+    if (a.state !== "stored") return el("div", { className: "file", textContent: label + ": " + (a.state === "pending" ? "fetching…" : "not kept, " + a.note) });
+    return el("div", { className: "file" }, el("a", { href: "#", textContent: label, onclick: (ev) => { ev.preventDefault(); openFile(m.conversationID, a); } }));
+  });
+}
+
+async function openFile(conv, a) {
+  const res = await fetch("/api/v1/conversations/" + conv + "/attachments/" + a.id, { headers: { "Authorization": "Bearer " + state.token } });
+  if (!res.ok) { $("chat-error").textContent = "The file could not be downloaded: " + res.statusText; return; }
+  const url = URL.createObjectURL(await res.blob());
+  el("a", { href: url, download: a.name || a.kind }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 function addMessage(m) {
@@ -82,7 +100,7 @@ function connect() {
     const e = JSON.parse(ev.data);
     if (e.type === "snapshot") { state.convs = new Map(e.conversations.map((c) => [c.id, c])); }
     if (e.type === "conversation") state.convs.set(e.conversation.id, e.conversation);
-    if (e.type === "message") addMessage(e.message);
+    if (e.type === "message" || e.type === "attachment") addMessage(e.message);
     if (e.type === "operator" && e.operator.name === state.me.name) showPresence(e.operator);
     if (e.type === "notice") $("chat-error").textContent = e.notice;
     renderList(); renderChat();
