@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,9 @@ func bodyLimit(r *http.Request) int64 {
 }
 
 func (s *Server) attachmentRoutes() {
-	s.mediaKeys = media.NewKeySource(s.engine.Store().RuntimeKey)
+	s.mediaKeys = media.NewKeySource(func(ctx context.Context, name string) ([]byte, error) {
+		return s.engine.Store().RuntimeKey(ctx, name)
+	})
 	s.handle("GET /api/v1/conversations/{id}/attachments/{attachment}", s.operator(s.operatorAttachment))
 	s.handle("POST /api/v1/conversations/{id}/attachments", s.operator(s.uploadAttachment))
 	s.handle("GET /api/v1/channels/{channel}/conversations/{id}/attachments/{attachment}", s.visitorAttachment)
