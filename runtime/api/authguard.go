@@ -32,8 +32,8 @@ type authGuard struct {
 	now   func() time.Time
 	// refill and allowance: failed attempts per second an address may keep making,
 	// and how many at once.
-	refill    rate.Limit
-	allowance int
+	refill               rate.Limit
+	allowance            int
 	firstBlock, maxBlock time.Duration
 	sweepAt              int
 

@@ -140,7 +140,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req openRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if len(req.Name) > 128 || len(req.Email) > 254 {
@@ -253,7 +253,7 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sendRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if !s.allow("contact:" + contact.ID) {
@@ -274,7 +274,7 @@ func (s *Server) botReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req sendRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	m, err := s.engine.BotReply(r.Context(), r.PathValue("channel"), auth.Credential(r), r.PathValue("id"), req.Text)
@@ -295,7 +295,7 @@ func (s *Server) botHandover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req handoverRequest
-	if r.ContentLength != 0 && !decode(w, r, &req) {
+	if r.ContentLength != 0 && !s.decode(w, r, &req) {
 		return
 	}
 	c, err := s.engine.BotHandover(r.Context(), r.PathValue("channel"), auth.Credential(r), r.PathValue("id"), req.Reason)

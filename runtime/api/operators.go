@@ -40,7 +40,7 @@ type presenceRequest struct {
 
 func (s *Server) presence(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	var req presenceRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	op, err := s.engine.SetPresence(r.Context(), me.Name, req.Presence, req.Active)
@@ -159,7 +159,7 @@ type forwardRequest struct {
 
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	var req forwardRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	c, err := s.engine.Forward(r.Context(), me.Name, r.PathValue("id"), req.Operator, req.Queue)
@@ -186,7 +186,7 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, me chat.Me) {
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	var req sendRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if !s.allow("operator:" + me.Name) {

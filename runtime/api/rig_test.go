@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
 )
@@ -46,12 +47,16 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// startRig serves the samples; o's Engine, Verifier, Log and Metrics are set here.
-func startRig(t *testing.T, o api.Options) *rig {
+// startRig serves the samples, changed by edits; o's Engine, Verifier, Log and
+// Metrics are set here.
+func startRig(t *testing.T, o api.Options, edits ...func(*config.Config)) *rig {
 	t.Helper()
 	cfg, err := samples.Config()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, edit := range edits {
+		edit(cfg)
 	}
 	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir(), sqlstore.Options{})
 	if err != nil {
@@ -104,7 +109,6 @@ func (rg *rig) counter(t *testing.T, name string, labels ...string) float64 {
 	}
 	return 0
 }
-
 
 // do sends a request and returns the response with its body read.
 func do(t *testing.T, method, url, token string, body string, headers ...string) (*http.Response, string) {
