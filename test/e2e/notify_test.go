@@ -19,6 +19,7 @@ func notifySetup(t *testing.T, dir string) *smtptest.Server {
 	}
 	t.Cleanup(mail.Close)
 	edit(t, dir, "notificationpolicy.yaml", "spec:\n  suspend: true\n", "spec:\n")
+	edit(t, dir, "notificationpolicy.yaml", "  batching:\n    window: 2m\n", "") // one email per event
 	edit(t, dir, "notificationpolicy.yaml", "      host: smtp.example.com\n      port: 587\n      tls: StartTLS\n",
 		"      host: "+mail.Host+"\n      port: "+strconv.Itoa(mail.Port)+"\n      tls: None\n")
 	edit(t, dir, "notificationpolicy.yaml", `      usernameSecretRef:

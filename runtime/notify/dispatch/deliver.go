@@ -83,6 +83,11 @@ func (d *Deliverer) Deliver(ctx context.Context, job store.Job) error {
 		}
 	}
 	values, link := d.values(ctx, cfg, p)
+	if p.Digest != nil {
+		if err := d.gather(ctx, cfg, p, values); err != nil {
+			return err
+		}
+	}
 	msg := render.Render(tpl, values)
 	rc := p.Delivery.Recipient
 	err = prov.Deliver(ctx, notify.Delivery{IdempotencyKey: p.Delivery.IdempotencyKey,
@@ -188,6 +193,48 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 		v["sender_name"] = "A visitor"
 	}
 	return v, link
+}
+
+// gather fills a digest's fields: {conversation}, the conversation's messages of the
+// window, and {message}, what the contact wrote in it.
+func (d *Deliverer) gather(ctx context.Context, cfg *config.Config, p payload, v render.Values) error {
+	var transcript, written []string
+	var after int64
+	for {
+		msgs, err := d.st.Messages(ctx, p.Event.ConversationID, after, 500)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			if m.CreatedAt.Before(p.Digest.Start) || !m.CreatedAt.Before(p.Digest.End) {
+				continue
+			}
+			who := v["contact_name"]
+			switch {
+			case m.Direction == store.DirectionIn:
+				written = append(written, m.Text)
+			case m.Author != "":
+				who = displayName(cfg, m.Author)
+			default:
+				who = m.AuthorKind
+			}
+			if who == "" {
+				who = "Visitor"
+			}
+			transcript = append(transcript, who+": "+m.Text)
+		}
+		after = msgs[len(msgs)-1].Seq
+	}
+	if len(transcript) > 0 {
+		v["conversation"] = strings.Join(transcript, "\n")
+	}
+	if len(written) > 0 {
+		v["message"] = strings.Join(written, "\n")
+	}
+	return nil
 }
 
 func displayName(cfg *config.Config, name string) string {

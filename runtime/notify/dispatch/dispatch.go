@@ -224,28 +224,58 @@ func (d *Dispatcher) plan(ctx context.Context, cfg *config.Config, ev store.Even
 type payload struct {
 	Event    store.Event    `json:"event"`
 	Delivery rules.Delivery `json:"delivery"`
+	// Digest, for a policy with a batching window, is the window whose email this is.
+	Digest *digest `json:"digest,omitempty"`
+}
+
+// digest is the window of a digest email.
+type digest struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // deliveryJob makes the outbox job of a planned delivery. Deliveries to one recipient
 // through one provider go in order; every provider has its own rate bucket.
 func deliveryJob(cfg *config.Config, ev store.Event, p rules.Delivery) (store.Job, error) {
-	data, err := json.Marshal(payload{Event: ev, Delivery: p})
+	pol := policy(cfg, p.Policy)
+	pl := payload{Event: ev, Delivery: p}
+	var runAt time.Time
+	if pol != nil && pol.BatchWindow.Duration > 0 && p.Kind == "Email" && ev.ConversationID != "" {
+		// One email per recipient and conversation per window: every event of the
+		// window plans the same key, so the outbox keeps the first, due when the
+		// window ends, and it gathers the rest when it is sent.
+		w := pol.BatchWindow.Duration
+		start := ev.CreatedAt.Truncate(w)
+		pl.Digest = &digest{Start: start, End: start.Add(w)}
+		p.IdempotencyKey = fmt.Sprintf("notify/%s/digest/%s/%s/%s/%d", p.Policy, recipientKey(ev, p), p.Provider, ev.ConversationID, start.Unix())
+		pl.Delivery.IdempotencyKey = p.IdempotencyKey
+		runAt = pl.Digest.End
+	}
+	data, err := json.Marshal(pl)
 	if err != nil {
 		return store.Job{}, err
 	}
-	who := "webhook"
-	switch {
-	case p.Recipient.Visitor:
-		who = "visitor:" + ev.ConversationID
-	case p.Recipient.Operator != "":
-		who = "operator:" + p.Recipient.Operator
+	j := store.Job{Kind: KindDeliver, Key: fmt.Sprintf("notify/%s/%s/%s", p.Policy, p.Provider, recipientKey(ev, p)),
+		Limiter: "notify/" + p.Policy + "/" + p.Provider, IdempotencyKey: p.IdempotencyKey, Payload: data, RunAt: runAt}
+	if pl.Digest != nil {
+		// A digest waits for its window: it must not hold up the recipient's others.
+		j.Key += "/digest/" + ev.ConversationID
 	}
-	j := store.Job{Kind: KindDeliver, Key: fmt.Sprintf("notify/%s/%s/%s", p.Policy, p.Provider, who),
-		Limiter: "notify/" + p.Policy + "/" + p.Provider, IdempotencyKey: p.IdempotencyKey, Payload: data}
-	if pol := policy(cfg, p.Policy); pol != nil && pol.Retry.Attempts > 0 {
+	if pol != nil && pol.Retry.Attempts > 0 {
 		j.MaxAttempts = int(pol.Retry.Attempts)
 	}
 	return j, nil
+}
+
+// recipientKey names a delivery's recipient.
+func recipientKey(ev store.Event, p rules.Delivery) string {
+	switch {
+	case p.Recipient.Visitor:
+		return "visitor:" + ev.ConversationID
+	case p.Recipient.Operator != "":
+		return "operator:" + p.Recipient.Operator
+	}
+	return "webhook"
 }
 
 func policy(cfg *config.Config, name string) *config.Policy {

@@ -27,6 +27,8 @@ type recorder struct {
 	keys    map[string]int
 	failing map[string]bool
 	tries   map[string]int // calls to failing providers
+	// lastText is the text of the last delivery.
+	lastText string
 }
 
 func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, error) {
@@ -45,6 +47,7 @@ func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, erro
 			who = "hook"
 		}
 		r.got = append(r.got, p.Name+"→"+who+": "+d.Subject)
+		r.lastText = d.Text
 		r.keys[d.IdempotencyKey]++
 		return nil
 	}), nil
@@ -82,6 +85,7 @@ func newRig(t *testing.T, change func(*config.Config)) *rig {
 		t.Fatal(err)
 	}
 	cfg.LiveChat.PublicURL = "https://chat.example.com"
+	cfg.Policies[0].BatchWindow = config.Duration{} // one email per event, unless a test batches
 	if change != nil {
 		change(cfg)
 	}
