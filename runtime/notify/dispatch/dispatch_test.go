@@ -27,8 +27,8 @@ type recorder struct {
 	keys    map[string]int
 	failing map[string]bool
 	tries   map[string]int // calls to failing providers
-	// lastText is the text of the last delivery.
-	lastText string
+	// lastEmail is the text of the last email.
+	lastEmail string
 }
 
 func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, error) {
@@ -47,7 +47,9 @@ func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, erro
 			who = "hook"
 		}
 		r.got = append(r.got, p.Name+"→"+who+": "+d.Subject)
-		r.lastText = d.Text
+		if p.SMTP != nil {
+			r.lastEmail = d.Text
+		}
 		r.keys[d.IdempotencyKey]++
 		return nil
 	}), nil
@@ -201,5 +203,59 @@ func TestRetriesThenOnError(t *testing.T) {
 	defer r.rec.mu.Unlock()
 	if n := r.rec.tries["team-webhook"]; n != 2 {
 		t.Fatalf("the failing webhook was tried %d times, want the policy's 2", n)
+	}
+}
+
+// TestBatchingSendsOneDigestPerWindow: with a batching window, a conversation's
+// messages to one recipient within the window become one email, sent when the window
+// ends, that carries all of them.
+func TestBatchingSendsOneDigestPerWindow(t *testing.T) {
+	r := newRig(t, func(cfg *config.Config) {
+		cfg.Policies[0].BatchWindow = config.Duration{Duration: 2 * time.Second}
+	})
+	ctx := context.Background()
+	conv := r.chat(t, store.StateActive, "alice")
+	// Start just after a window began, so the three messages share it.
+	time.Sleep(time.Until(time.Now().Truncate(2 * time.Second).Add(2*time.Second + 50*time.Millisecond)))
+	var texts []string
+	for i := range 3 {
+		text := fmt.Sprintf("message %d", i)
+		texts = append(texts, text)
+		if _, _, err := r.st.AppendMessage(ctx, "website", store.Message{ConversationID: conv.ID, Direction: store.DirectionIn,
+			AuthorKind: "contact", Text: text, Events: []store.Event{{Type: "MessageReceived", Detail: text}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emails := func() []string {
+		var out []string
+		for _, d := range r.rec.deliveries() {
+			if strings.HasPrefix(d, "email→") {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := emails(); len(got) != 0 {
+		t.Fatalf("emails %v before the window ended (SMS goes one by one)", got)
+	}
+	waitFor := time.Now().Add(10 * time.Second)
+	for len(emails()) == 0 && time.Now().Before(waitFor) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := emails()
+	// alice (no presence: offline) is the last operator: the first message is mailed to
+	// her as a new chat, the later ones as messages, all in one digest.
+	if len(got) != 1 || !strings.HasPrefix(got[0], "email→Alice Andersen") {
+		t.Fatalf("deliveries %v, want one digest to alice", got)
+	}
+	r.rec.mu.Lock()
+	body := r.rec.lastEmail
+	r.rec.mu.Unlock()
+	for _, text := range texts {
+		if !strings.Contains(body, text) {
+			t.Fatalf("the digest %q lacks %q", body, text)
+		}
 	}
 }
