@@ -5,6 +5,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +48,9 @@ type Server struct {
 	guard          *authGuard
 	trustedProxies []netip.Prefix
 	bodyTimeout    time.Duration
+	// ready checks readiness; notReady is whether the last check failed.
+	ready    func(context.Context) error
+	notReady atomic.Bool
 
 	limitsMu sync.Mutex
 	limits   map[string]*rate.Limiter
@@ -67,6 +73,8 @@ type Options struct {
 	Metrics  *Metrics
 	// Status returns the body of GET /status.
 	Status func() any
+	// Ready, when set, fails GET /readyz with its error: the store cannot commit.
+	Ready func(context.Context) error
 	// Web serves the console and widget assets at /, when set.
 	Web http.Handler
 	// Webhooks serves messenger providers' webhooks at /webhooks/{channel}, when set.
@@ -115,6 +123,7 @@ func New(o Options) *Server {
 		s.SendQueue = o.Limits.SendQueue
 	}
 	s.trustedProxies = o.Limits.TrustedProxies
+	s.ready = o.Ready
 	s.bodyTimeout = cmp.Or(o.Limits.BodyTimeout, 20*time.Second)
 	s.guard = newAuthGuard(s.log, s.metrics.authFailures)
 	s.routes()
@@ -130,7 +139,7 @@ func New(o Options) *Server {
 
 func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ready"}) })
+	s.handle("GET /readyz", s.readyz)
 	// On this port, which the public reaches, /status is for operators; the metrics
 	// port serves it to anyone who reaches that.
 	s.handle("GET /status", s.operator(func(w http.ResponseWriter, r *http.Request, _ chat.Me) { writeJSON(w, 200, s.status()) }))
@@ -268,6 +277,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if errors.Is(err, store.ErrClosed) {
 			writeError(w, http.StatusConflict, "conflict", "the chat was closed meanwhile")
+			return
+		}
+		if errors.Is(err, syscall.ENOSPC) {
+			s.log.Error("request failed: the disk is full", "method", r.Method, "route", r.Pattern, "error", err)
+			writeError(w, http.StatusServiceUnavailable, "unavailable", "the runtime cannot store anything now: its disk is full; try again later")
 			return
 		}
 		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "error", err)

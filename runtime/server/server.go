@@ -127,6 +127,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	reg.MustRegister(chat.ConversationsCollector{Store: st})
+	// Serve anyway (/healthz, /status), but not as ready: /readyz keeps asking.
+	if err := st.CanCommit(ctx); err != nil {
+		log.Error("the store cannot commit: the runtime reports not ready until it can", "error", err)
+	}
 
 	providers := o.Providers
 	if providers == nil {
@@ -198,7 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	applySnapshot(first)
 
-	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg),
+	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg), Ready: st.CanCommit,
 		Status: rt.status, Web: web.Handler(), Webhooks: messengers, Limits: o.Limits})
 	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)

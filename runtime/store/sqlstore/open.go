@@ -50,7 +50,7 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.group = newGroupCommit(db)
 	if err := db.migrate(ctx, goose.DialectSQLite3); err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, plainStoreError(err, dir) // "disk I/O error" alone says nothing of a full disk
 	}
 	return db, nil
 }

@@ -55,6 +55,10 @@ type DB struct {
 	instance string
 	outbox   outboxState
 	stmts    statements
+	// probe is the last readiness probe (ready.go); dir the SQLite database's directory.
+	probe   commitProbe
+	dirOnce sync.Once
+	dir     string
 }
 
 var _ store.Store = (*DB)(nil)
@@ -135,7 +139,8 @@ func (db *DB) q(query string) string {
 // tx runs fn in a write transaction. The changes fn reports are announced after the
 // commit (SQLite, where writes share group commits) or inside the transaction
 // (PostgreSQL), in commit order either way.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) (err error) {
+	defer func() { err = db.plainError(err) }() // a full disk says so
 	if db.group != nil {
 		return db.group.submit(ctx, fn, changes)
 	}
