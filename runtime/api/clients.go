@@ -183,7 +183,10 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 		}
 		vm := s.engine.ForVisitor(m)
 		resp.Message, resp.Conversation = &vm, s.engine.ConversationForVisitor(conv)
+		opened.Conversation = conv
 	}
+	// A returning contact's open tabs move to the conversation they are now in.
+	s.follow(r.Context(), opened.Contact.ID, opened.Conversation)
 	writeJSON(w, http.StatusCreated, resp)
 }
 
@@ -264,6 +267,9 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if conv.ID != r.PathValue("id") {
+		s.follow(r.Context(), contact.ID, conv) // the message started the next conversation
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"message": s.engine.ForVisitor(m), "conversation": s.engine.ConversationForVisitor(conv)})
 }

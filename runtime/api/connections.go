@@ -43,6 +43,8 @@ type connections struct {
 	open    map[*wsConn]connection
 	closing bool
 	readers sync.WaitGroup
+	// byContact indexes the connections of visitors and internal clients.
+	byContact map[string]map[*wsConn]struct{}
 }
 
 // add registers a connection and its reader goroutine, which must call remove when it
@@ -57,6 +59,15 @@ func (cs *connections) add(w *wsConn, c connection) bool {
 		cs.open = map[*wsConn]connection{}
 	}
 	cs.open[w] = c
+	if c.contact != "" {
+		if cs.byContact == nil {
+			cs.byContact = map[string]map[*wsConn]struct{}{}
+		}
+		if cs.byContact[c.contact] == nil {
+			cs.byContact[c.contact] = map[*wsConn]struct{}{}
+		}
+		cs.byContact[c.contact][w] = struct{}{}
+	}
 	cs.readers.Add(1)
 	return true
 }
@@ -64,8 +75,14 @@ func (cs *connections) add(w *wsConn, c connection) bool {
 func (cs *connections) remove(w *wsConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if _, ok := cs.open[w]; ok {
+	if c, ok := cs.open[w]; ok {
 		delete(cs.open, w)
+		if set := cs.byContact[c.contact]; set != nil {
+			delete(set, w)
+			if len(set) == 0 {
+				delete(cs.byContact, c.contact)
+			}
+		}
 		cs.readers.Done()
 	}
 }

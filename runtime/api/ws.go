@@ -54,6 +54,9 @@ type wsConn struct {
 	writing bool
 	closed  bool
 	ping    *time.Timer
+	// following is the conversation a visitor's or internal client's connection
+	// carries; it moves to the next one when the contact starts it (follow.go).
+	following string
 }
 
 func newWSConn(c *websocket.Conn, max int) *wsConn {
@@ -181,6 +184,7 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	}
 	registered.contact = contact.ID
 	conn := newWSConn(c, s.SendQueue)
+	conn.following = conv.ID
 	if !s.conns.add(conn, registered) {
 		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
 		return
@@ -207,11 +211,11 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	// The HTTP handler returns and its goroutine (with the stack serving the request
 	// grew) ends; a fresh, small one reads the connection for as long as it lasts.
 	s.metrics.connections.WithLabelValues(role).Inc()
-	go s.clientLoop(context.WithoutCancel(r.Context()), conn, role, contact, conv.ID)
+	go s.clientLoop(context.WithoutCancel(r.Context()), conn, role, contact)
 }
 
 // clientLoop reads a widget's or internal client's messages until the connection ends.
-func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, contact store.Contact, current string) {
+func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, contact store.Contact) {
 	defer s.metrics.connections.WithLabelValues(role).Dec()
 	hub := s.engine.Hub()
 	defer s.conns.remove(conn)
@@ -238,6 +242,7 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 				conn.close(closeRateLimited, "too many messages: slow down and reconnect")
 				return
 			}
+			current := conn.followed()
 			_, next, err := s.engine.InboundTo(ctx, contact, current, ev.Text, "")
 			if err != nil {
 				if chat.KindOf(err) == 0 {
@@ -247,11 +252,8 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 				continue
 			}
 			if next.ID != current {
-				// The last conversation was closed: follow the new one.
-				current = next.ID
-				hub.Subscribe(conn, chat.TopicVisitor(next.ID))
-				nc := s.engine.ConversationForVisitor(next)
-				conn.send(chat.VisitorEvent{Type: "conversation", Conversation: &nc})
+				// The last conversation was closed and this message started the next.
+				s.follow(ctx, contact.ID, next)
 			}
 		case "ping":
 			conn.send(map[string]string{"type": "pong"})
