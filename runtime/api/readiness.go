@@ -14,7 +14,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.ready != nil {
 		err = s.ready(r.Context())
 	}
-	if err != nil && r.Context().Err() != nil {
+	if err != nil && s.clientGone(w, r, err) {
 		return // the prober gave up: nothing learnt
 	}
 	if was := s.notReady.Swap(err != nil); was != (err != nil) {
