@@ -255,11 +255,18 @@ func deliveryJob(cfg *config.Config, ev store.Event, p rules.Delivery) (store.Jo
 	if err != nil {
 		return store.Job{}, err
 	}
-	j := store.Job{Kind: KindDeliver, Key: fmt.Sprintf("notify/%s/%s/%s", p.Policy, p.Provider, recipientKey(ev, p)),
+	// A recipient hears of one conversation in order; conversations (and events about
+	// none) go side by side, so one slow recipient or a busy webhook does not make
+	// everything wait in one line.
+	scope := "conversation:" + ev.ConversationID
+	if ev.ConversationID == "" {
+		scope = "event:" + strconv.FormatInt(ev.ID, 10)
+	}
+	j := store.Job{Kind: KindDeliver, Key: fmt.Sprintf("notify/%s/%s/%s/%s", p.Policy, p.Provider, recipientKey(ev, p), scope),
 		Limiter: "notify/" + p.Policy + "/" + p.Provider, IdempotencyKey: p.IdempotencyKey, Payload: data, RunAt: runAt}
 	if pl.Digest != nil {
 		// A digest waits for its window: it must not hold up the recipient's others.
-		j.Key += "/digest/" + ev.ConversationID
+		j.Key += "/digest"
 	}
 	if pol != nil && pol.Retry.Attempts > 0 {
 		j.MaxAttempts = int(pol.Retry.Attempts)
