@@ -69,7 +69,7 @@ test-race: ## Run the runtime's tests under the race detector (CI runs it after 
 	go test -race $(GO_TEST_FLAGS) ./runtime/...
 
 .PHONY: bench
-bench: bench-operator bench-runtime bench-routing bench-channels bench-outbox ## Run every benchmark (prints figures; see docs/benchmarks.md).
+bench: bench-operator bench-runtime bench-routing bench-channels bench-notify bench-outbox ## Run every benchmark (prints figures; see docs/benchmarks.md).
 
 .PHONY: bench-routing
 bench-routing: ## Routing: decisions among 1,000 operators, committed assignments on SQLite and PostgreSQL.
@@ -82,6 +82,10 @@ bench-runtime: ## Runtime: messages/s and latency over WebSockets, memory per id
 .PHONY: bench-channels
 bench-channels: ## Messengers: inbound Telegram webhooks/s, replies sent/s through the outbox, reply-to-provider latency, on SQLite and PostgreSQL.
 	go test -run '^$$' -bench BenchmarkChannels -benchtime 1x -timeout 20m ./test/bench/
+
+.PHONY: bench-notify
+bench-notify: ## Notifications: events to signed webhook deliveries per second and latency, on SQLite and PostgreSQL.
+	go test -run '^$$' -bench BenchmarkNotify -benchtime 1x -timeout 20m ./test/bench/
 
 .PHONY: bench-outbox
 bench-outbox: ## Outbox: sends/s and latency, ours and River's, on SQLite and PostgreSQL.
