@@ -188,6 +188,11 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 	}
 	if ev.Type == "MessageSent" {
 		v["sender_name"] = displayName(cfg, ev.Operator)
+		for _, p := range cfg.People {
+			if p.Name == ev.Operator {
+				v["sender_profile_image"] = p.AvatarURL
+			}
+		}
 	}
 	if v["sender_name"] == "" {
 		v["sender_name"] = "A visitor"

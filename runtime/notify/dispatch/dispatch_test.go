@@ -27,8 +27,8 @@ type recorder struct {
 	keys    map[string]int
 	failing map[string]bool
 	tries   map[string]int // calls to failing providers
-	// lastEmail is the text of the last email.
-	lastEmail string
+	// lastEmail and lastHTML are the bodies of the last email.
+	lastEmail, lastHTML string
 }
 
 func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, error) {
@@ -48,7 +48,7 @@ func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, erro
 		}
 		r.got = append(r.got, p.Name+"→"+who+": "+d.Subject)
 		if p.SMTP != nil {
-			r.lastEmail = d.Text
+			r.lastEmail, r.lastHTML = d.Text, d.HTML
 		}
 		r.keys[d.IdempotencyKey]++
 		return nil
@@ -257,5 +257,30 @@ func TestBatchingSendsOneDigestPerWindow(t *testing.T) {
 		if !strings.Contains(body, text) {
 			t.Fatalf("the digest %q lacks %q", body, text)
 		}
+	}
+}
+
+// TestOperatorAnswerCarriesTheirPicture: a visitor told of an operator's answer gets
+// the operator's name and picture.
+func TestOperatorAnswerCarriesTheirPicture(t *testing.T) {
+	r := newRig(t, func(cfg *config.Config) {
+		for i := range cfg.People {
+			if cfg.People[i].Name == "alice" {
+				cfg.People[i].AvatarURL = "https://chat.example.com/avatars/alice.png"
+			}
+		}
+	})
+	ctx := context.Background()
+	conv := r.chat(t, store.StateActive, "alice")
+	if err := r.st.AppendEvents(ctx, store.Event{Type: "MessageSent", ConversationID: conv.ID, Operator: "alice", Detail: "Here you go"}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.waitFor(t, 1)
+	r.rec.mu.Lock()
+	html := r.rec.lastHTML
+	r.rec.mu.Unlock()
+	if len(got) != 1 || got[0] != "email→visitor: You have a reply from Alice Andersen" ||
+		!strings.Contains(html, `src="https://chat.example.com/avatars/alice.png"`) || !strings.Contains(html, "Here you go") {
+		t.Fatalf("deliveries %v, html %q", got, html)
 	}
 }
