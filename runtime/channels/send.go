@@ -109,11 +109,12 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 		return err
 	}
 	if job.MessageID != 0 {
-		// The send is done whether or not this is recorded; a failure here only leaves
-		// the console showing "queued".
-		if _, err := mg.opts.Store.UpdateDelivery(ctx, store.DeliveryUpdate{MessageID: job.MessageID, Channel: p.Channel,
-			State: store.DeliverySent, SetProviderID: sent.ProviderID}); err != nil {
-			mg.opts.Log.Warn("recording a sent message", "channel", p.Channel, "message", job.MessageID, "error", err)
+		// Recorded with the job's outcome, in the same transaction.
+		u := store.DeliveryUpdate{MessageID: job.MessageID, Channel: p.Channel, State: store.DeliverySent, SetProviderID: sent.ProviderID}
+		if !outbox.RecordDelivery(ctx, u) {
+			if _, err := mg.opts.Store.UpdateDelivery(ctx, u); err != nil {
+				mg.opts.Log.Warn("recording a sent message", "channel", p.Channel, "message", job.MessageID, "error", err)
+			}
 		}
 	}
 	return nil

@@ -49,10 +49,30 @@ func (o *Outbox) run(j store.Job) {
 		return
 	}
 	ctx, stop := context.WithTimeout(o.sendCtx, k.Timeout)
-	err := call(ctx, k.Handle, j)
+	after := &afterSend{}
+	err := call(context.WithValue(ctx, afterSendKey{}, after), k.Handle, j)
 	stop()
 	<-o.sem
+	if err == nil {
+		res.Delivery = after.delivery
+	}
 	o.outcomes <- o.classify(j, k, res, err, o.opts.Now())
+}
+
+// afterSend is what a handler asks to be recorded with its job's outcome.
+type afterSend struct{ delivery *store.DeliveryUpdate }
+
+type afterSendKey struct{}
+
+// RecordDelivery asks that u be recorded in the transaction that records the job
+// done, which spares a send a write of its own. It reports false outside an outbox
+// handler, where the caller must record u itself.
+func RecordDelivery(ctx context.Context, u store.DeliveryUpdate) bool {
+	a, ok := ctx.Value(afterSendKey{}).(*afterSend)
+	if ok {
+		a.delivery = &u
+	}
+	return ok
 }
 
 // giveBack returns a job unsent, due at runAt (or when it was, if zero).

@@ -490,6 +490,9 @@ type JobResult struct {
 	// Unattempted gives the claim's attempt back: the job was not sent (a rate limit
 	// held it back, or the worker stopped).
 	Unattempted bool
+	// Delivery, on a done job, records the sent message's news in the same
+	// transaction (UpdateDelivery), so a send costs no write of its own.
+	Delivery *DeliveryUpdate
 }
 
 // JobStats describes the pending jobs of one kind.

@@ -24,6 +24,22 @@ func outgoingDedup(channel, providerID string) string { return channel + "/out/"
 // UpdateDelivery implements store.Store.
 func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []store.Message, err error) {
 	defer db.timed("update_delivery")(&err)
+	var changed []store.Message
+	var changes []store.Change
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changed, changes, err = db.updateDelivery(ctx, tx, u)
+		return err
+	}, &changes)
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// updateDelivery records news of outgoing messages in tx and returns the messages it
+// changed and their changes to announce.
+func (db *DB) updateDelivery(ctx context.Context, tx *sql.Tx, u store.DeliveryUpdate) ([]store.Message, []store.Change, error) {
 	var where string
 	var args []any
 	switch {
@@ -36,7 +52,7 @@ func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []s
 			JOIN contacts k ON k.id = c.contact_id WHERE k.channel = ? AND k.external_id = ?)`
 		args = []any{ms(u.Watermark), u.Channel, u.Contact}
 	default:
-		return nil, errors.New("a delivery update names no message")
+		return nil, nil, errors.New("a delivery update names no message")
 	}
 	set, setArgs := `delivery = ?, delivery_error = ?`, []any{u.State, u.Error}
 	if u.SetProviderID != "" {
@@ -45,45 +61,38 @@ func (db *DB) UpdateDelivery(ctx context.Context, u store.DeliveryUpdate) (_ []s
 	}
 	setArgs = append(setArgs, args...)
 	setArgs = append(setArgs, u.State)
-	query := db.q(`UPDATE messages SET ` + set + ` WHERE id IN (SELECT m.id FROM messages m WHERE ` + where + `
-		AND m.delivery <> '' AND ` + rankOf("m.delivery") + ` < ` + rankOf("?") + `) RETURNING ` + messageColumns)
-	var changed []store.Message
-	var changes []store.Change
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		changed, changes = nil, nil
-		rows, err := db.stmt(ctx, tx, query).query(ctx, setArgs...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				return err
-			}
-			changed = append(changed, m)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
-		queues := map[string]string{}
-		for i := range changed {
-			m := &changed[i]
-			q, ok := queues[m.ConversationID]
-			if !ok {
-				if err := db.stmt(ctx, tx, `SELECT queue FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&q); err != nil {
-					return err
-				}
-				queues[m.ConversationID] = q
-			}
-			m.Queue = q
-			changes = append(changes, store.Change{Kind: store.ChangeDelivery, Message: m})
-		}
-		return nil
-	}, &changes)
+	query := `UPDATE messages SET ` + set + ` WHERE id IN (SELECT m.id FROM messages m WHERE ` + where + `
+		AND m.delivery <> '' AND ` + rankOf("m.delivery") + ` < ` + rankOf("?") + `) RETURNING ` + messageColumns
+	rows, err := db.stmt(ctx, tx, query).query(ctx, setArgs...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return changed, nil
+	defer rows.Close()
+	var changed []store.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		changed = append(changed, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
+	queues := map[string]string{}
+	changes := make([]store.Change, 0, len(changed))
+	for i := range changed {
+		m := &changed[i]
+		q, ok := queues[m.ConversationID]
+		if !ok {
+			if err := db.stmt(ctx, tx, `SELECT queue FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&q); err != nil {
+				return nil, nil, err
+			}
+			queues[m.ConversationID] = q
+		}
+		m.Queue = q
+		changes = append(changes, store.Change{Kind: store.ChangeDelivery, Message: m})
+	}
+	return changed, changes, nil
 }

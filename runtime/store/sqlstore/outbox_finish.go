@@ -50,13 +50,17 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 	if err := db.prepare(ctx, finishJobQuery, promoteJobQuery); err != nil {
 		return nil, err
 	}
+	var changes []store.Change
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		changes = changes[:0]
 		if db.d.dollar {
 			if err := db.lockKeys(ctx, tx, finalKeys); err != nil {
 				return err
 			}
-			applied, err = db.finishPostgres(ctx, tx, rows)
-			return err
+			if applied, err = db.finishPostgres(ctx, tx, rows); err != nil {
+				return err
+			}
+			return db.finishDeliveries(ctx, tx, results, applied, &changes)
 		}
 		applied = make([]bool, len(rows))
 		update, promote := db.stmt(ctx, tx, finishJobQuery), db.stmt(ctx, tx, promoteJobQuery)
@@ -75,9 +79,24 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 				}
 			}
 		}
-		return nil
-	}, nil)
+		return db.finishDeliveries(ctx, tx, results, applied, &changes)
+	}, &changes)
 	return applied, err
+}
+
+// finishDeliveries records the delivery news that came with the jobs recorded done.
+func (db *DB) finishDeliveries(ctx context.Context, tx *sql.Tx, results []store.JobResult, applied []bool, changes *[]store.Change) error {
+	for i, r := range results {
+		if r.Delivery == nil || !applied[i] || r.State != store.JobDone {
+			continue
+		}
+		_, ch, err := db.updateDelivery(ctx, tx, *r.Delivery)
+		if err != nil {
+			return err
+		}
+		*changes = append(*changes, ch...)
+	}
+	return nil
 }
 
 func nullInt(v int64) any {
