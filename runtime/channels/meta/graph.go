@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/neterr"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 )
@@ -101,7 +102,8 @@ func (c *Client) do(ctx context.Context, method, target, contentType string, bod
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return errors.New(c.Redact(err.Error()))
+		// Not the error's own text: it names the cluster's resolver and addresses.
+		return errors.New(neterr.Describe(err, "the Graph API", "the Graph API"))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))

@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/switchboard-chat/switchboard/internal/neterr"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 )
@@ -102,11 +102,9 @@ func (a *Adapter) do(ctx context.Context, method, contentType string, body io.Re
 	req.Header.Set("Content-Type", contentType)
 	resp, err := a.http.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the url.Error's text has the URL, and so the token
-		}
-		return fmt.Errorf("telegram %s: %s", method, strings.ReplaceAll(err.Error(), a.token, "<token>"))
+		// Never the error's own text: it has the URL (and so the token) and the
+		// cluster's resolver.
+		return fmt.Errorf("telegram %s: %s", method, neterr.Describe(err, "Telegram's API", "Telegram's API"))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/neterr"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
@@ -125,7 +126,8 @@ func (a *Adapter) call(ctx context.Context, method, path string, form url.Values
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return nil, nil, err // a *url.Error: the URL holds no credential
+		// Not the error's own text: it names the cluster's resolver and addresses.
+		return nil, nil, errors.New(neterr.Describe(err, "Twilio's API", "Twilio's API"))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
