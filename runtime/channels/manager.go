@@ -160,8 +160,7 @@ func (mg *Manager) Apply(ctx context.Context, cfg *config.Config, secret func(na
 		fp := fingerprint(ch, url, secret)
 		old := mg.entries[ch.Name]
 		if old != nil && old.fingerprint == fp {
-			old.ch = ch // same settings and credentials; the pointer is the new config's
-			continue
+			continue // the same settings and credentials: the entry stays as it is
 		}
 		if old != nil && old.stopPoll != nil {
 			old.stopPoll()
