@@ -15,7 +15,9 @@ import (
 // process could; the runtime's writes wait behind it. unlock releases it.
 func lockDatabase(t *testing.T, dataDir string) (unlock func()) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "switchboard.db"))
+	// The runtime writes now and then (its readiness probe, the outbox): wait for
+	// the lock as another process would, instead of failing at once.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "switchboard.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
