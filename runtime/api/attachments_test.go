@@ -208,7 +208,9 @@ func TestServeAttachment(t *testing.T) {
 		t.Fatal(err)
 	}
 	operatorPath := func(conv, id string) string { return "/api/v1/conversations/" + conv + "/attachments/" + id }
-	visitorPath := func(conv, id string) string { return "/api/v1/channels/website/conversations/" + conv + "/attachments/" + id }
+	visitorPath := func(conv, id string) string {
+		return "/api/v1/channels/website/conversations/" + conv + "/attachments/" + id
+	}
 	key, err := fs.store.RuntimeKey(ctx, media.KeyName)
 	if err != nil {
 		t.Fatal(err)
