@@ -39,7 +39,8 @@ type fileServer struct {
 	cfg                     *config.Config
 }
 
-var operatorTokens = map[string]string{"alice": "tok-alice", "bob": "tok-bob", "dave": "tok-dave", "sam": "tok-sam"}
+var operatorTokens = map[string]string{"alice": "tok-alice-0123456789", "bob": "tok-bob-0123456789", "dave": "tok-dave-0123456789",
+	"sam": "tok-sam-0123456789"}
 
 func newFileServer(t *testing.T) *fileServer {
 	t.Helper()
@@ -180,11 +181,11 @@ func TestUploadAttachment(t *testing.T) {
 	fs.engine.Apply(fs.cfg)
 	large := append(append([]byte{}, pngFile...), make([]byte, api.MaxBodyBytes+1)...)
 	body, ct := form("large.png", "image/png", large, "")
-	if resp, data := fs.do(t, http.MethodPost, path, "tok-alice", ct, body); resp.StatusCode != http.StatusCreated {
+	if resp, data := fs.do(t, http.MethodPost, path, "tok-alice-0123456789", ct, body); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("a file of %d bytes: %d %s", len(large), resp.StatusCode, data)
 	}
 	// The messages carry the files' metadata, never their bytes.
-	resp, data := fs.do(t, http.MethodGet, "/api/v1/conversations/"+fs.conv+"/messages", "tok-alice", "", nil)
+	resp, data := fs.do(t, http.MethodGet, "/api/v1/conversations/"+fs.conv+"/messages", "tok-alice-0123456789", "", nil)
 	if resp.StatusCode != http.StatusOK || strings.Count(string(data), `"contentType"`) != 3 || bytes.Contains(data, []byte("PNG")) ||
 		!strings.Contains(string(data), `"name":"invoice.pdf"`) || !strings.Contains(string(data), `"size":19`) {
 		t.Fatalf("the messages read %d %s", resp.StatusCode, data)
@@ -222,15 +223,15 @@ func TestServeAttachment(t *testing.T) {
 		wantType          string
 		wantDisposition   string
 	}{
-		{"the operator who holds the chat", operatorPath(fs.conv, pic), "tok-alice", 200, pngFile, "image/png", `inline; filename="shot 1.png"`},
-		{"a PDF is a download", operatorPath(fs.conv, pdf), "tok-alice", 200, pdfFile, "application/pdf", `attachment; filename=invoice.pdf`},
-		{"another operator of the queue", operatorPath(fs.conv, pic), "tok-bob", 200, pngFile, "image/png", "inline"},
-		{"a supervisor", operatorPath(fs.conv, pic), "tok-sam", 200, pngFile, "image/png", "inline"},
+		{"the operator who holds the chat", operatorPath(fs.conv, pic), "tok-alice-0123456789", 200, pngFile, "image/png", `inline; filename="shot 1.png"`},
+		{"a PDF is a download", operatorPath(fs.conv, pdf), "tok-alice-0123456789", 200, pdfFile, "application/pdf", `attachment; filename=invoice.pdf`},
+		{"another operator of the queue", operatorPath(fs.conv, pic), "tok-bob-0123456789", 200, pngFile, "image/png", "inline"},
+		{"a supervisor", operatorPath(fs.conv, pic), "tok-sam-0123456789", 200, pngFile, "image/png", "inline"},
 		{"no credentials", operatorPath(fs.conv, pic), "", 401, nil, "", ""},
 		{"a wrong token", operatorPath(fs.conv, pic), "tok-nobody", 401, nil, "", ""},
-		{"an operator who cannot see the chat", operatorPath(fs.conv, pic), "tok-dave", 404, nil, "", ""},
-		{"through another conversation", operatorPath(other.Conversation.ID, pic), "tok-alice", 404, nil, "", ""},
-		{"an unknown file", operatorPath(fs.conv, "nope"), "tok-alice", 404, nil, "", ""},
+		{"an operator who cannot see the chat", operatorPath(fs.conv, pic), "tok-dave-0123456789", 404, nil, "", ""},
+		{"through another conversation", operatorPath(other.Conversation.ID, pic), "tok-alice-0123456789", 404, nil, "", ""},
+		{"an unknown file", operatorPath(fs.conv, "nope"), "tok-alice-0123456789", 404, nil, "", ""},
 		{"the visitor", visitorPath(fs.conv, pic), fs.visitorToken, 200, pngFile, "image/png", "inline"},
 		{"another visitor", visitorPath(other.Conversation.ID, pic), other.Token, 404, nil, "", ""},
 		{"another visitor, through the chat", visitorPath(fs.conv, pic), other.Token, 404, nil, "", ""},
@@ -265,7 +266,7 @@ func TestServeAttachment(t *testing.T) {
 	}
 	// A conditional request for a file the browser has is answered without it.
 	req, _ := http.NewRequest(http.MethodGet, fs.url+operatorPath(fs.conv, pic), nil)
-	req.Header.Set("Authorization", "Bearer tok-alice")
+	req.Header.Set("Authorization", "Bearer tok-alice-0123456789")
 	req.Header.Set("If-None-Match", `"`+picture.Attachments[0].SHA256+`"`)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -32,7 +32,7 @@ func newServer(t testing.TB) (h http.Handler, visitorToken, conversation string)
 	t.Cleanup(func() { st.Close() })
 	engine := chat.New(st, hub.New(), cfg, chat.Options{})
 	t.Cleanup(engine.Close)
-	srv := api.New(api.Options{Engine: engine, Verifier: auth.NewTokens(map[string][]byte{"alice": []byte("tok-alice")}),
+	srv := api.New(api.Options{Engine: engine, Verifier: auth.NewTokens(map[string][]byte{"alice": []byte("tok-alice-0123456789")}),
 		Limits: api.Limits{MessagesPerSecond: 1e9, MessageBurst: 1e9}})
 	opened, err := engine.Open(context.Background(), "website", chat.Identity{Name: "Fuzz"})
 	if err != nil {
@@ -53,8 +53,8 @@ func FuzzRequestBodies(f *testing.F) {
 		for _, req := range []struct{ method, path, token string }{
 			{"POST", "/api/v1/channels/website/conversations", ""},
 			{"POST", "/api/v1/channels/website/conversations/" + conv + "/messages", token},
-			{"PUT", "/api/v1/me/presence", "tok-alice"},
-			{"POST", "/api/v1/conversations/" + conv + "/messages", "tok-alice"},
+			{"PUT", "/api/v1/me/presence", "tok-alice-0123456789"},
+			{"POST", "/api/v1/conversations/" + conv + "/messages", "tok-alice-0123456789"},
 		} {
 			r := httptest.NewRequest(req.method, req.path, bytes.NewReader(body))
 			r.Header.Set("Origin", "http://localhost:8080")

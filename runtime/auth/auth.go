@@ -6,7 +6,9 @@ package auth
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -33,17 +35,39 @@ func NewTokens(tokens map[string][]byte) *Tokens {
 	return t
 }
 
-// Set replaces the tokens. Empty tokens are ignored: they would let anyone in.
-func (t *Tokens) Set(tokens map[string][]byte) {
+// MinTokenLength is the shortest token accepted: a shorter one can be guessed.
+const MinTokenLength = 16
+
+// Set replaces the tokens and returns what it refused, in plain words that name the
+// operators and never a token. An empty token or one shorter than MinTokenLength is
+// refused; so is a token two operators share, for both of them: it would sign in as
+// either, at random.
+func (t *Tokens) Set(tokens map[string][]byte) (problems []string) {
 	m := make(map[[32]byte]string, len(tokens))
+	owners := map[[32]byte][]string{}
 	for name, tok := range tokens {
 		tok := []byte(strings.TrimSpace(string(tok)))
-		if len(tok) == 0 {
-			continue
+		switch {
+		case len(tok) == 0:
+			problems = append(problems, fmt.Sprintf("the token of %s is empty: they cannot sign in until it is set", name))
+		case len(tok) < MinTokenLength:
+			problems = append(problems, fmt.Sprintf("the token of %s is shorter than %d characters and is refused: use a long random string", name, MinTokenLength))
+		default:
+			h := sha256.Sum256(tok)
+			owners[h] = append(owners[h], name)
+			m[h] = name
 		}
-		m[sha256.Sum256(tok)] = name
 	}
+	for h, names := range owners {
+		if len(names) > 1 {
+			delete(m, h)
+			slices.Sort(names)
+			problems = append(problems, fmt.Sprintf("%s share one token, which is refused: give each operator their own", strings.Join(names, " and ")))
+		}
+	}
+	slices.Sort(problems)
 	t.byHash.Store(&m)
+	return problems
 }
 
 // Verify implements Verifier. Tokens are looked up by their SHA-256, so the time taken

@@ -186,7 +186,9 @@ func Run(ctx context.Context, o Options) error {
 		secret := s.Secret
 		secrets.Store(&secret)
 		messengers.Apply(ctx, s.Config, s.Secret)
-		tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret])
+		for _, problem := range tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret]) {
+			log.Warn("an operator token is refused", "secret", s.Config.LiveChat.AgentAuth.TokensSecret, "problem", problem)
+		}
 		info.Reset()
 		info.WithLabelValues(rev).Set(1)
 		rt.revision, rt.appliedAt, rt.liveChat, rt.problems = rev, time.Now().UTC(), s.Config.LiveChat.Name, len(s.Problems)
