@@ -91,12 +91,7 @@ func (cs *connections) remove(w *wsConn) {
 func (cs *connections) contactOnline(id string) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	for _, c := range cs.open {
-		if c.contact == id {
-			return true
-		}
-	}
-	return false
+	return len(cs.byContact[id]) > 0
 }
 
 // all lists the open connections.
