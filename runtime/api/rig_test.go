@@ -24,6 +24,7 @@ import (
 // rig is the API on the samples over real HTTP, with its log and metrics at hand.
 type rig struct {
 	srv    *httptest.Server
+	api    *api.Server
 	engine *chat.Engine
 	reg    *prometheus.Registry
 	log    *syncBuffer
@@ -69,6 +70,7 @@ func startRig(t *testing.T, o api.Options, edits ...func(*config.Config)) *rig {
 	o.Engine, o.Log, o.Metrics = rg.engine, slog.New(slog.NewTextHandler(rg.log, &slog.HandlerOptions{Level: slog.LevelDebug})), api.NewMetrics(rg.reg)
 	o.Verifier = auth.NewTokens(map[string][]byte{"alice": []byte(aliceToken), "frank": []byte("tok-frank-employee")})
 	srv := api.New(o)
+	rg.api = srv
 	rg.srv = httptest.NewServer(srv)
 	t.Cleanup(rg.srv.Close)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
