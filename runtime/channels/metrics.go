@@ -1,8 +1,6 @@
 package channels
 
 import (
-	"strconv"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-chat/switchboard/internal/promreg"
@@ -48,8 +46,4 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.connected = promreg.MustRegister(reg, m.connected)
 	}
 	return m
-}
-
-func formatLocation(lat, lon float64) string {
-	return strconv.FormatFloat(lat, 'f', 6, 64) + "," + strconv.FormatFloat(lon, 'f', 6, 64)
 }

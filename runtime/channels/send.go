@@ -123,14 +123,14 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 // Failed records that a send was given up on, with the provider's reason, so the
 // operator sees it; outbox.Options.OnFailed. It ignores jobs of other kinds.
 func (mg *Manager) Failed(job store.Job) {
-	if job.Kind == KindFetch {
+	switch {
+	case job.Kind == KindFetch:
 		mg.fetchFailed(job)
 		return
-	}
-	if !strings.HasPrefix(job.Kind, kindSendPrefix) || job.MessageID == 0 {
-		if job.Kind == KindRegistration {
-			mg.registrationFailed(job)
-		}
+	case job.Kind == KindRegistration:
+		mg.registrationFailed(job)
+		return
+	case !strings.HasPrefix(job.Kind, kindSendPrefix) || job.MessageID == 0:
 		return
 	}
 	mg.wg.Add(1)
@@ -209,7 +209,7 @@ func (mg *Manager) registration(ctx context.Context, job store.Job) error {
 	err := e.adapter.Register(ctx, e.webhookURL)
 	if err != nil {
 		s := mg.connectedStatus(e, err)
-		if !IsAuth(err) {
+		if !outbox.IsAuth(err) {
 			s.Reason = ReasonRegistrationFailed
 			s.Message = "registering the webhook " + e.webhookURL + " failed: " + err.Error()
 		}

@@ -2,10 +2,10 @@ package channels
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/outbox"
 )
 
 // Reasons of the Connected condition the runtime writes on a Channel.
@@ -114,7 +114,7 @@ func (mg *Manager) connectedStatus(e *entry, err error) Status {
 	switch {
 	case err != nil:
 		s.Reason, s.Message = ReasonProviderError, err.Error()
-		if IsAuth(err) {
+		if outbox.IsAuth(err) {
 			s.Reason = ReasonInvalidCredentials
 		}
 	case e.webhookURL == "":
@@ -152,25 +152,4 @@ func (mg *Manager) probeLoop() {
 			mg.probe(e)
 		}
 	}
-}
-
-// authError marks an error as the provider refusing the credentials.
-type authError struct{ err error }
-
-func (e authError) Error() string { return e.err.Error() }
-func (e authError) Unwrap() error { return e.err }
-
-// Auth marks err as the provider refusing the credentials (an invalid token, a wrong
-// account), so the Connected condition says InvalidCredentials.
-func Auth(err error) error {
-	if err == nil {
-		return nil
-	}
-	return authError{err}
-}
-
-// IsAuth reports whether err was marked with Auth.
-func IsAuth(err error) bool {
-	var a authError
-	return errors.As(err, &a)
 }

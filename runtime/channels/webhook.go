@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-chat/switchboard/runtime/chat"
@@ -167,4 +168,9 @@ func messageText(ev Event) string {
 		parts = append(parts, line+"]")
 	}
 	return strings.Join(parts, "\n")
+}
+
+// formatLocation writes a location as the console shows it.
+func formatLocation(lat, lon float64) string {
+	return strconv.FormatFloat(lat, 'f', 6, 64) + "," + strconv.FormatFloat(lon, 'f', 6, 64)
 }

@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -95,24 +94,4 @@ func Scrub(s string, secrets ...string) string {
 		}
 	}
 	return s
-}
-
-type authError struct{ err error }
-
-func (e authError) Error() string { return e.err.Error() }
-func (e authError) Unwrap() error { return e.err }
-
-// Auth marks err as the service refusing the credentials (a wrong password, an
-// invalid key), so the policy's status can say which credentials to fix.
-func Auth(err error) error {
-	if err == nil {
-		return nil
-	}
-	return authError{err}
-}
-
-// IsAuth reports whether err was marked with Auth.
-func IsAuth(err error) bool {
-	var a authError
-	return errors.As(err, &a)
 }

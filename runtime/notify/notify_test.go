@@ -45,11 +45,11 @@ func TestScrub(t *testing.T) {
 }
 
 func TestAuthMarksAndKeepsTheClassification(t *testing.T) {
-	err := outbox.Permanent(notify.Auth(errors.New("refused")))
-	if !notify.IsAuth(err) || !outbox.IsPermanent(err) || err.Error() != "refused" {
-		t.Errorf("%v: IsAuth %v, permanent %v", err, notify.IsAuth(err), outbox.IsPermanent(err))
+	err := outbox.Permanent(outbox.Auth(errors.New("refused")))
+	if !outbox.IsAuth(err) || !outbox.IsPermanent(err) || err.Error() != "refused" {
+		t.Errorf("%v: IsAuth %v, permanent %v", err, outbox.IsAuth(err), outbox.IsPermanent(err))
 	}
-	if notify.IsAuth(fmt.Errorf("x: %w", errors.New("y"))) || notify.Auth(nil) != nil {
+	if outbox.IsAuth(fmt.Errorf("x: %w", errors.New("y"))) || outbox.Auth(nil) != nil {
 		t.Error("Auth marks what it was not given")
 	}
 }

@@ -75,6 +75,27 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+type authError struct{ err error }
+
+func (e authError) Error() string { return e.err.Error() }
+func (e authError) Unwrap() error { return e.err }
+
+// Auth marks err as the provider refusing the credentials (an invalid token, a wrong
+// password or account), so a status can say which Secret to fix. It says nothing of
+// retrying: combine it with Permanent when retrying cannot help.
+func Auth(err error) error {
+	if err == nil {
+		return nil
+	}
+	return authError{err}
+}
+
+// IsAuth reports whether err was marked with Auth.
+func IsAuth(err error) bool {
+	var a authError
+	return errors.As(err, &a)
+}
+
 // StatusError classifies a provider's HTTP response that was not a success, for
 // handlers: 408, 425, 429 and 5xx are temporary (429 and 503 honour Retry-After),
 // every other status is permanent. what names the call, as "telegram sendMessage";

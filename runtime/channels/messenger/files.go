@@ -37,7 +37,7 @@ func (a *Adapter) sendFile(ctx context.Context, m channels.Outgoing) (channels.S
 		return channels.Sent{}, outbox.Permanent(errors.New("messenger send: " + outsideWindow))
 	}
 	if a.handover && !m.ByBot {
-		if err := a.TakeThreadControl(ctx, m.To); err != nil && (channels.IsAuth(err) || !outbox.IsPermanent(err)) {
+		if err := a.TakeThreadControl(ctx, m.To); err != nil && (outbox.IsAuth(err) || !outbox.IsPermanent(err)) {
 			return channels.Sent{}, err
 		}
 	}

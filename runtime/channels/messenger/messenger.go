@@ -115,7 +115,7 @@ func (a *Adapter) Send(ctx context.Context, m channels.Outgoing) (channels.Sent,
 		return channels.Sent{}, outbox.Permanent(errors.New("messenger send: " + outsideWindow))
 	}
 	if a.handover && !m.ByBot {
-		if err := a.TakeThreadControl(ctx, m.To); err != nil && (channels.IsAuth(err) || !outbox.IsPermanent(err)) {
+		if err := a.TakeThreadControl(ctx, m.To); err != nil && (outbox.IsAuth(err) || !outbox.IsPermanent(err)) {
 			return channels.Sent{}, err
 		}
 		// Refused for good (the thread is idle or already ours, or only the bot's app
@@ -203,11 +203,11 @@ func (a *Adapter) Probe(ctx context.Context) error {
 	case errors.As(err, &ge) && ge.IsAuth():
 		return meta.TokenError("the page access token", ge)
 	case errors.As(err, &ge) && (ge.Code == meta.CodePermission || (ge.Code >= 200 && ge.Code <= 299)):
-		return channels.Auth(fmt.Errorf("the page access token lacks a permission: %s", ge.Describe()))
+		return outbox.Auth(fmt.Errorf("the page access token lacks a permission: %s", ge.Describe()))
 	case err != nil:
 		return meta.Classify(err, "checking the page access token", nil)
 	case page.ID != a.pageID:
-		return channels.Auth(fmt.Errorf("the page access token is a token of %s, not of Page %s: use a Page access token of Page %s",
+		return outbox.Auth(fmt.Errorf("the page access token is a token of %s, not of Page %s: use a Page access token of Page %s",
 			describePage(page.ID, page.Name), a.pageID, a.pageID))
 	}
 	return nil

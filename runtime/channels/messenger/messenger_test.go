@@ -109,11 +109,11 @@ func TestProbe(t *testing.T) {
 
 	wrong := "EAAGwrongTOKEN123"
 	err := newAdapter(t, f, func(_ *config.Channel, s map[string]string) { s["token"] = wrong }).Probe(context.Background())
-	if !channels.IsAuth(err) || !strings.HasPrefix(err.Error(), "the page access token is invalid or expired: ") ||
+	if !outbox.IsAuth(err) || !strings.HasPrefix(err.Error(), "the page access token is invalid or expired: ") ||
 		strings.Contains(err.Error(), wrong) {
 		t.Fatalf("probe with a wrong token = %v", err)
 	}
-	if err := newAdapter(t, f, func(_ *config.Channel, s map[string]string) { s["token"] = wrong }).Register(context.Background(), ""); !channels.IsAuth(err) {
+	if err := newAdapter(t, f, func(_ *config.Channel, s map[string]string) { s["token"] = wrong }).Register(context.Background(), ""); !outbox.IsAuth(err) {
 		t.Fatalf("register with a wrong token = %v", err)
 	}
 
@@ -122,14 +122,14 @@ func TestProbe(t *testing.T) {
 	other := metafake.New(metafake.Options{PageID: "1009", PageToken: pageToken, PageName: "Other Page"})
 	defer other.Close()
 	err = newAdapter(t, other, nil).Probe(context.Background())
-	if !channels.IsAuth(err) || !strings.Contains(err.Error(), `a token of Page 1009 ("Other Page"), not of Page 1001`) {
+	if !outbox.IsAuth(err) || !strings.Contains(err.Error(), `a token of Page 1009 ("Other Page"), not of Page 1001`) {
 		t.Fatalf("probe with another Page's token = %v", err)
 	}
 
 	fail := metafake.ServerError
 	fail.Endpoint = metafake.EndpointProbe
 	f.FailNext(1, fail)
-	if err := newAdapter(t, f, nil).Probe(context.Background()); err == nil || channels.IsAuth(err) {
+	if err := newAdapter(t, f, nil).Probe(context.Background()); err == nil || outbox.IsAuth(err) {
 		t.Fatalf("probe during an outage = %v, want an error that is not about credentials", err)
 	}
 	if err := newAdapter(t, f, nil).Deregister(context.Background()); err != nil {
@@ -227,8 +227,8 @@ func TestSendErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("the send succeeded")
 			}
-			if outbox.IsPermanent(err) != tt.permanent || channels.IsAuth(err) != tt.auth {
-				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), channels.IsAuth(err), tt.permanent, tt.auth)
+			if outbox.IsPermanent(err) != tt.permanent || outbox.IsAuth(err) != tt.auth {
+				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), outbox.IsAuth(err), tt.permanent, tt.auth)
 			}
 			if wait, ok := outbox.RetryAfterOf(err); ok != (tt.wait > 0) || wait != tt.wait {
 				t.Fatalf("%v: RetryAfter %s %v, want %s", err, wait, ok, tt.wait)
@@ -302,7 +302,7 @@ func TestSendWithABotTakesTheThread(t *testing.T) {
 	bad := metafake.InvalidToken
 	bad.Endpoint = metafake.EndpointThreadControl
 	f.FailNext(1, bad)
-	if _, err := a.Send(context.Background(), channels.Outgoing{To: psid, Text: "fourth"}); !channels.IsAuth(err) {
+	if _, err := a.Send(context.Background(), channels.Outgoing{To: psid, Text: "fourth"}); !outbox.IsAuth(err) {
 		t.Fatalf("send with a refused token = %v", err)
 	}
 }

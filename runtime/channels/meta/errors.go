@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 )
 
@@ -154,7 +153,7 @@ func tokenWords(e *Error) string {
 // access token") is invalid or expired, and Graph's reason by its subcode. It holds no
 // Graph message, which may name the time and so would change on every probe.
 func TokenError(what string, e *Error) error {
-	return channels.Auth(fmt.Errorf("%s is invalid or expired: %s (code %d%s); put a valid token in the Secret",
+	return outbox.Auth(fmt.Errorf("%s is invalid or expired: %s (code %d%s); put a valid token in the Secret",
 		what, tokenWords(e), e.Code, subcodeSuffix(e)))
 }
 
@@ -201,7 +200,7 @@ func Classify(err error, what string, explain func(*Error) string) error {
 	out := errors.New(prefix + text)
 	switch {
 	case e.IsAuth():
-		return outbox.Permanent(channels.Auth(out))
+		return outbox.Permanent(outbox.Auth(out))
 	case e.IsTemporary():
 		if e.HasRetryAfter {
 			return outbox.RetryAfter(out, e.RetryAfter)

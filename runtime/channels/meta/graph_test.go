@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 )
 
@@ -159,8 +158,8 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Classify(tt.err, "send", window)
-			if outbox.IsPermanent(err) != tt.permanent || channels.IsAuth(err) != tt.auth {
-				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), channels.IsAuth(err), tt.permanent, tt.auth)
+			if outbox.IsPermanent(err) != tt.permanent || outbox.IsAuth(err) != tt.auth {
+				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), outbox.IsAuth(err), tt.permanent, tt.auth)
 			}
 			wait, ok := outbox.RetryAfterOf(err)
 			if ok != (tt.wait > 0) || wait != tt.wait {
@@ -179,7 +178,7 @@ func TestClassify(t *testing.T) {
 func TestTokenErrorIsStable(t *testing.T) {
 	err := TokenError("the page access token", &Error{Code: 190, Subcode: 463,
 		Message: "Error validating access token: Session has expired on Tuesday. The current time is Wednesday."})
-	if !channels.IsAuth(err) {
+	if !outbox.IsAuth(err) {
 		t.Fatalf("%v is not an auth error", err)
 	}
 	want := "the page access token is invalid or expired: it expired (code 190, subcode 463); put a valid token in the Secret"

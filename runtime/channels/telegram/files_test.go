@@ -33,7 +33,7 @@ func TestFetch(t *testing.T) {
 		{"over the limit, known from getFile", a, big, 1024, func(err error) bool { return errors.Is(err, channels.ErrTooLarge) }, 1},
 		{"an unknown file id", a, "nope", 1 << 20, outbox.IsPermanent, 1},
 		{"a wrong token", newAdapter(t, fake, "7000000001:AAHwrongTOKEN"), id, 1 << 20, func(err error) bool {
-			return channels.IsAuth(err) && !strings.Contains(err.Error(), "AAHwrong")
+			return outbox.IsAuth(err) && !strings.Contains(err.Error(), "AAHwrong")
 		}, 1},
 	}
 	for _, tt := range tests {

@@ -148,7 +148,7 @@ func classify(method string, status int, e apiError) error {
 		}
 		return err
 	case code == http.StatusUnauthorized || code == http.StatusNotFound && method == "getMe":
-		return outbox.Permanent(channels.Auth(fmt.Errorf("telegram rejects the bot token (%d %s): issue a new one with @BotFather and put it in the Secret", code, e.Description)))
+		return outbox.Permanent(outbox.Auth(fmt.Errorf("telegram rejects the bot token (%d %s): issue a new one with @BotFather and put it in the Secret", code, e.Description)))
 	case code >= 500, code == http.StatusConflict:
 		return err
 	case code == http.StatusForbidden:
@@ -168,7 +168,7 @@ func (a *Adapter) Probe(ctx context.Context) error {
 		return err
 	}
 	if !me.IsBot {
-		return channels.Auth(errors.New("the token is not a bot's: create a bot with @BotFather"))
+		return outbox.Auth(errors.New("the token is not a bot's: create a bot with @BotFather"))
 	}
 	return nil
 }

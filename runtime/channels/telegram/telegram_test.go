@@ -53,7 +53,7 @@ func TestProbe(t *testing.T) {
 	}
 	wrong := "7000000001:AAHwrongTOKEN"
 	err := newAdapter(t, fake, wrong).Probe(context.Background())
-	if !channels.IsAuth(err) || !outbox.IsPermanent(err) {
+	if !outbox.IsAuth(err) || !outbox.IsPermanent(err) {
 		t.Fatalf("probe with a wrong token = %v, want an auth error", err)
 	}
 	if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), "AAH") {
@@ -141,8 +141,8 @@ func TestSend(t *testing.T) {
 				}
 				return
 			}
-			if outbox.IsPermanent(err) != tt.wantPermanent || channels.IsAuth(err) != tt.wantAuth {
-				t.Fatalf("err = %v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), channels.IsAuth(err), tt.wantPermanent, tt.wantAuth)
+			if outbox.IsPermanent(err) != tt.wantPermanent || outbox.IsAuth(err) != tt.wantAuth {
+				t.Fatalf("err = %v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), outbox.IsAuth(err), tt.wantPermanent, tt.wantAuth)
 			}
 			if wait, ok := outbox.RetryAfterOf(err); tt.wantWait > 0 && (!ok || wait != tt.wantWait) {
 				t.Fatalf("retry after %v %v, want %v", wait, ok, tt.wantWait)

@@ -218,7 +218,7 @@ func (a *Adapter) sendError(resp *http.Response, data []byte) error {
 	case e.Code == codeRegionNotEnabled:
 		return outbox.Permanent(errors.New("twilio send: the account may not text this number's country: enable it in the Messaging geographic permissions of the Twilio console (error 21408)"))
 	case resp.StatusCode == http.StatusUnauthorized || e.Code == codeAuthenticate:
-		return outbox.Permanent(channels.Auth(errors.New("twilio send: Twilio refused the account SID or auth token (error 20003)")))
+		return outbox.Permanent(outbox.Auth(errors.New("twilio send: Twilio refused the account SID or auth token (error 20003)")))
 	case e.Code == codeTooManyRequests && resp.StatusCode != http.StatusTooManyRequests:
 		// The code says "slow down" whatever the status: never give up on it.
 		err := fmt.Errorf("twilio send: %s: %s", resp.Status, detail)
@@ -252,7 +252,7 @@ func (a *Adapter) Probe(ctx context.Context) error {
 	if resp.StatusCode/100 != 2 {
 		e, detail := decodeError(data)
 		if resp.StatusCode == http.StatusUnauthorized || e.Code == codeAuthenticate {
-			return channels.Auth(fmt.Errorf("Twilio refused the credentials: the account SID %s or its auth token is wrong", a.accountSID))
+			return outbox.Auth(fmt.Errorf("Twilio refused the credentials: the account SID %s or its auth token is wrong", a.accountSID))
 		}
 		return fmt.Errorf("fetching the Twilio account %s: %s %s", a.accountSID, resp.Status, detail)
 	}

@@ -174,10 +174,10 @@ func TestSendErrors(t *testing.T) {
 				t.Fatalf("the error holds the token used: %v", err)
 			}
 			wait, retry := outbox.RetryAfterOf(err)
-			if outbox.IsPermanent(err) != tc.want.permanent || channels.IsAuth(err) != tc.want.auth ||
+			if outbox.IsPermanent(err) != tc.want.permanent || outbox.IsAuth(err) != tc.want.auth ||
 				retry != (tc.want.retryAfter > 0) || wait != tc.want.retryAfter {
 				t.Fatalf("error %q: permanent %v, auth %v, retry after %v %s; want %+v", err, outbox.IsPermanent(err),
-					channels.IsAuth(err), retry, wait, tc.want)
+					outbox.IsAuth(err), retry, wait, tc.want)
 			}
 			if !strings.Contains(err.Error(), tc.want.saying) {
 				t.Fatalf("error %q does not say %q", err, tc.want.saying)
@@ -194,7 +194,7 @@ func TestSendWhenTwilioIsUnreachable(t *testing.T) {
 	fake.Close()
 	a := newAdapter(t, settings(fake.URL), token, hookURL)
 	_, err := a.Send(context.Background(), channels.Outgoing{To: contact, Text: "hi"})
-	if err == nil || outbox.IsPermanent(err) || channels.IsAuth(err) {
+	if err == nil || outbox.IsPermanent(err) || outbox.IsAuth(err) {
 		t.Fatalf("Send to a closed server: %v; want a temporary error", err)
 	}
 	noSecret(t, err)
@@ -242,8 +242,8 @@ func TestProbe(t *testing.T) {
 					t.Fatalf("%s: %v", check.name, err)
 				case tc.saying != "" && (err == nil || !strings.Contains(err.Error(), tc.saying)):
 					t.Fatalf("%s = %v; want an error saying %q", check.name, err, tc.saying)
-				case channels.IsAuth(err) != tc.auth:
-					t.Fatalf("%s: IsAuth(%v) = %v, want %v", check.name, err, channels.IsAuth(err), tc.auth)
+				case outbox.IsAuth(err) != tc.auth:
+					t.Fatalf("%s: IsAuth(%v) = %v, want %v", check.name, err, outbox.IsAuth(err), tc.auth)
 				}
 			}
 			lookups := 0
@@ -266,7 +266,7 @@ func TestProbeWhenTwilioIsUnreachable(t *testing.T) {
 	fake := twiliofake.New(twiliofake.Options{})
 	fake.Close()
 	err := newAdapter(t, settings(fake.URL), token, hookURL).Probe(context.Background())
-	if err == nil || channels.IsAuth(err) || !strings.Contains(err.Error(), "reaching Twilio") {
+	if err == nil || outbox.IsAuth(err) || !strings.Contains(err.Error(), "reaching Twilio") {
 		t.Fatalf("Probe of a closed server: %v", err)
 	}
 }

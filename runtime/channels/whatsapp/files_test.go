@@ -34,7 +34,7 @@ func TestFetch(t *testing.T) {
 			func(err error) bool { return errors.Is(err, channels.ErrTooLarge) }, 1},
 		{"media Meta no longer has", newAdapter(t, fake, nil), "1999", 1 << 20, outbox.IsPermanent, 1},
 		{"a wrong token", newAdapter(t, fake, wrongToken), id, 1 << 20, func(err error) bool {
-			return channels.IsAuth(err) && !strings.Contains(err.Error(), "EAAGwrong")
+			return outbox.IsAuth(err) && !strings.Contains(err.Error(), "EAAGwrong")
 		}, 1},
 	}
 	for _, tt := range tests {

@@ -175,10 +175,10 @@ func (a *Adapter) credentialError(err error, what string) error {
 	case errors.As(err, &ge) && ge.IsAuth():
 		return meta.TokenError("the access token", ge)
 	case errors.As(err, &ge) && ge.Code == meta.CodeInvalidParam && ge.Subcode == meta.SubcodeNoSuchNode:
-		return channels.Auth(fmt.Errorf("the access token cannot see phone number id %s (it does not exist or the token's system user has no access to it): check whatsApp.phoneNumberID and the token's whatsapp_business_messaging permission",
+		return outbox.Auth(fmt.Errorf("the access token cannot see phone number id %s (it does not exist or the token's system user has no access to it): check whatsApp.phoneNumberID and the token's whatsapp_business_messaging permission",
 			a.phoneNumberID))
 	case errors.As(err, &ge) && (ge.Code == meta.CodePermission || (ge.Code >= 200 && ge.Code <= 299)):
-		return channels.Auth(fmt.Errorf("the access token lacks a permission: %s", ge.Describe()))
+		return outbox.Auth(fmt.Errorf("the access token lacks a permission: %s", ge.Describe()))
 	}
 	return meta.Classify(err, what, nil)
 }
@@ -200,7 +200,7 @@ func (a *Adapter) Register(ctx context.Context, _ string) error {
 	err := a.graph.Call(ctx, http.MethodPost, url.PathEscape(a.businessAccountID)+"/subscribed_apps", nil, nil, &resp)
 	var ge *meta.Error
 	if errors.As(err, &ge) && ge.Code == meta.CodeInvalidParam && ge.Subcode == meta.SubcodeNoSuchNode {
-		return channels.Auth(fmt.Errorf("the access token cannot see business account %s: check whatsApp.businessAccountID", a.businessAccountID))
+		return outbox.Auth(fmt.Errorf("the access token cannot see business account %s: check whatsApp.businessAccountID", a.businessAccountID))
 	}
 	if err := a.credentialError(err, "subscribing the app to the business account's webhooks"); err != nil {
 		return err

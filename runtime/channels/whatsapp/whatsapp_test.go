@@ -100,18 +100,18 @@ func TestProbe(t *testing.T) {
 		t.Fatalf("probe: %v", err)
 	}
 	err := newAdapter(t, f, wrongToken).Probe(context.Background())
-	if !channels.IsAuth(err) || !strings.HasPrefix(err.Error(), "the access token is invalid or expired: ") ||
+	if !outbox.IsAuth(err) || !strings.HasPrefix(err.Error(), "the access token is invalid or expired: ") ||
 		strings.Contains(err.Error(), "EAAGwrongTOKEN42") {
 		t.Fatalf("probe with a wrong token = %v", err)
 	}
 	err = newAdapter(t, f, func(ch *config.Channel, _ map[string]string) { ch.WhatsApp.PhoneNumberID = "2009" }).Probe(context.Background())
-	if !channels.IsAuth(err) || !strings.Contains(err.Error(), "cannot see phone number id 2009") {
+	if !outbox.IsAuth(err) || !strings.Contains(err.Error(), "cannot see phone number id 2009") {
 		t.Fatalf("probe of another number = %v", err)
 	}
 	fail := metafake.ServerError
 	fail.Endpoint = metafake.EndpointProbe
 	f.FailNext(1, fail)
-	if err := newAdapter(t, f, nil).Probe(context.Background()); err == nil || channels.IsAuth(err) {
+	if err := newAdapter(t, f, nil).Probe(context.Background()); err == nil || outbox.IsAuth(err) {
 		t.Fatalf("probe during an outage = %v", err)
 	}
 }
@@ -128,17 +128,17 @@ func TestRegister(t *testing.T) {
 	if err := newAdapter(t, f, func(ch *config.Channel, s map[string]string) {
 		withBusinessAccount(ch, s)
 		wrongToken(ch, s)
-	}).Register(context.Background(), ""); !channels.IsAuth(err) || f.Subscriptions() != 1 {
+	}).Register(context.Background(), ""); !outbox.IsAuth(err) || f.Subscriptions() != 1 {
 		t.Fatalf("register with a wrong token = %v", err)
 	}
 	err := newAdapter(t, f, func(ch *config.Channel, _ map[string]string) { ch.WhatsApp.BusinessAccountID = "3009" }).Register(context.Background(), "")
-	if !channels.IsAuth(err) || !strings.Contains(err.Error(), "cannot see business account 3009") {
+	if !outbox.IsAuth(err) || !strings.Contains(err.Error(), "cannot see business account 3009") {
 		t.Fatalf("register with another account = %v", err)
 	}
 	fail := metafake.ServerError
 	fail.Endpoint = metafake.EndpointSubscribe
 	f.FailNext(1, fail)
-	if err := a.Register(context.Background(), ""); err == nil || outbox.IsPermanent(err) || channels.IsAuth(err) {
+	if err := a.Register(context.Background(), ""); err == nil || outbox.IsPermanent(err) || outbox.IsAuth(err) {
 		t.Fatalf("register during an outage = %v, want a temporary error", err)
 	}
 	if err := a.Deregister(context.Background()); err != nil {
@@ -216,8 +216,8 @@ func TestSendErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("the send succeeded")
 			}
-			if outbox.IsPermanent(err) != tt.permanent || channels.IsAuth(err) != tt.auth {
-				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), channels.IsAuth(err), tt.permanent, tt.auth)
+			if outbox.IsPermanent(err) != tt.permanent || outbox.IsAuth(err) != tt.auth {
+				t.Fatalf("%v: permanent %v auth %v, want %v %v", err, outbox.IsPermanent(err), outbox.IsAuth(err), tt.permanent, tt.auth)
 			}
 			if wait, ok := outbox.RetryAfterOf(err); ok != (tt.wait > 0) || wait != tt.wait {
 				t.Fatalf("%v: RetryAfter %s %v, want %s", err, wait, ok, tt.wait)

@@ -128,7 +128,7 @@ func (s *Sender) Deliver(ctx context.Context, d notify.Delivery) error {
 	resp, data, err := httpcall.Do(s.http, req, httpcall.Call{What: "onesignal create notification", Detail: detail, Secrets: []string{s.apiKey}})
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-			return outbox.Permanent(notify.Auth(fmt.Errorf("onesignal create notification: OneSignal refused the REST API key of app %s (%s): copy it from Settings > Keys & IDs into the Secret", s.appID, resp.Status)))
+			return outbox.Permanent(outbox.Auth(fmt.Errorf("onesignal create notification: OneSignal refused the REST API key of app %s (%s): copy it from Settings > Keys & IDs into the Secret", s.appID, resp.Status)))
 		}
 		return err
 	}

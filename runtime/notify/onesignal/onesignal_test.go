@@ -160,8 +160,8 @@ func TestErrors(t *testing.T) {
 				t.Fatal("Deliver succeeded")
 			}
 			t.Log(err)
-			if outbox.IsPermanent(err) != tc.permanent || notify.IsAuth(err) != tc.auth {
-				t.Errorf("permanent %v auth %v, want %v %v", outbox.IsPermanent(err), notify.IsAuth(err), tc.permanent, tc.auth)
+			if outbox.IsPermanent(err) != tc.permanent || outbox.IsAuth(err) != tc.auth {
+				t.Errorf("permanent %v auth %v, want %v %v", outbox.IsPermanent(err), outbox.IsAuth(err), tc.permanent, tc.auth)
 			}
 			after, ok := outbox.RetryAfterOf(err)
 			if ok != (tc.retryAfter > 0) || after != tc.retryAfter {

@@ -147,7 +147,7 @@ func (p *Publisher) Deliver(ctx context.Context, d notify.Delivery) error {
 	req.Header.Set("Authorization", "Bearer "+p.secretKey)
 	resp, _, err := httpcall.Do(p.http, req, httpcall.Call{What: "pusher beams publish", Detail: detail, Secrets: []string{p.secretKey}})
 	if err != nil && resp != nil && resp.StatusCode == http.StatusUnauthorized {
-		return outbox.Permanent(notify.Auth(fmt.Errorf("pusher beams publish: Beams refused the secret key of instance %s: copy the primary key from the Keys page of the Beams dashboard into the Secret", p.instanceID)))
+		return outbox.Permanent(outbox.Auth(fmt.Errorf("pusher beams publish: Beams refused the secret key of instance %s: copy the primary key from the Keys page of the Beams dashboard into the Secret", p.instanceID)))
 	}
 	if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
 		return outbox.Permanent(fmt.Errorf("pusher beams publish: Beams knows no instance %s: check pusherBeams.instanceID (%w)", p.instanceID, err))

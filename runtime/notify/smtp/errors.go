@@ -52,7 +52,7 @@ func (m *Mailer) classify(err error) error {
 		}
 		return text
 	case errors.As(err, &reply) && reply.Code >= 500 && isAuthFailure(err, reply.Code):
-		return outbox.Permanent(notify.Auth(wrap("the server refused the user name or password (%d %s): check the Secret's values",
+		return outbox.Permanent(outbox.Auth(wrap("the server refused the user name or password (%d %s): check the Secret's values",
 			reply.Code, reply.Msg)))
 	case errors.As(err, &reply) && reply.Code >= 500:
 		return outbox.Permanent(wrap("%d %s", reply.Code, reply.Msg))

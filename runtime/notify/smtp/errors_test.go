@@ -110,8 +110,8 @@ func TestErrors(t *testing.T) {
 			if _, ok := outbox.RetryAfterOf(err); ok {
 				t.Errorf("an SMTP error asks to retry after a time: %v", err)
 			}
-			if notify.IsAuth(err) != tc.wantAuth {
-				t.Errorf("IsAuth = %v, want %v: %v", notify.IsAuth(err), tc.wantAuth, err)
+			if outbox.IsAuth(err) != tc.wantAuth {
+				t.Errorf("IsAuth = %v, want %v: %v", outbox.IsAuth(err), tc.wantAuth, err)
 			}
 			if !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q does not say %q", err, tc.wantText)

@@ -141,7 +141,7 @@ func (s *Sender) refusal(resp *http.Response, body []byte, err error) error {
 	case e.Code == codeRegionNotEnabled:
 		return outbox.Permanent(errors.New("twilio sms: the account may not text this number's country: enable it in the Messaging geographic permissions of the Twilio console (error 21408)"))
 	case resp.StatusCode == http.StatusUnauthorized || e.Code == codeAuthenticate:
-		return outbox.Permanent(notify.Auth(fmt.Errorf("twilio sms: Twilio refused the account SID %s or its auth token (error 20003): check the Secret", s.accountSID)))
+		return outbox.Permanent(outbox.Auth(fmt.Errorf("twilio sms: Twilio refused the account SID %s or its auth token (error 20003): check the Secret", s.accountSID)))
 	case e.Code == codeTooManyRequests && resp.StatusCode != http.StatusTooManyRequests:
 		slow := fmt.Errorf("twilio sms: %s: Twilio asks to send more slowly (error 20429)", resp.Status)
 		if d, ok := outbox.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {

@@ -138,8 +138,8 @@ func TestErrors(t *testing.T) {
 			if outbox.IsPermanent(err) != tc.permanent {
 				t.Errorf("permanent = %v, want %v", outbox.IsPermanent(err), tc.permanent)
 			}
-			if notify.IsAuth(err) != tc.auth {
-				t.Errorf("IsAuth = %v, want %v", notify.IsAuth(err), tc.auth)
+			if outbox.IsAuth(err) != tc.auth {
+				t.Errorf("IsAuth = %v, want %v", outbox.IsAuth(err), tc.auth)
 			}
 			after, ok := outbox.RetryAfterOf(err)
 			if ok != (tc.retryAfter > 0) || after != tc.retryAfter {
