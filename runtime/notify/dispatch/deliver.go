@@ -188,10 +188,8 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 	}
 	if ev.Type == "MessageSent" {
 		v["sender_name"] = displayName(cfg, ev.Operator)
-		for _, p := range cfg.People {
-			if p.Name == ev.Operator {
-				v["sender_profile_image"] = p.AvatarURL
-			}
+		if p := person(cfg, ev.Operator); p != nil {
+			v["sender_profile_image"] = p.AvatarURL
 		}
 	}
 	if v["sender_name"] == "" {
@@ -243,12 +241,19 @@ func (d *Deliverer) gather(ctx context.Context, cfg *config.Config, p payload, v
 }
 
 func displayName(cfg *config.Config, name string) string {
-	for _, p := range cfg.People {
-		if p.Name == name && p.DisplayName != "" {
-			return p.DisplayName
-		}
+	if p := person(cfg, name); p != nil && p.DisplayName != "" {
+		return p.DisplayName
 	}
 	return name
+}
+
+func person(cfg *config.Config, name string) *config.Person {
+	for i := range cfg.People {
+		if cfg.People[i].Name == name {
+			return &cfg.People[i]
+		}
+	}
+	return nil
 }
 
 // data is a webhook's structured body.
