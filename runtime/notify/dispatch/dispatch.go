@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -174,6 +175,9 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 
 // plan returns the delivery jobs of one event.
 func (d *Dispatcher) plan(ctx context.Context, cfg *config.Config, ev store.Event, ops map[string]store.Operator) ([]store.Job, error) {
+	if !named(cfg, ev.Type) {
+		return nil, nil // no rule listens: nothing to read or plan
+	}
 	re := rules.Event{ID: strconv.FormatInt(ev.ID, 10), Type: config.EventType(ev.Type), At: ev.CreatedAt,
 		Operator: ev.Operator, Message: ev.Detail}
 	if ev.ConversationID != "" {
@@ -283,6 +287,25 @@ func recipientKey(ev store.Event, p rules.Delivery) string {
 		return "operator:" + p.Recipient.Operator
 	}
 	return "webhook"
+}
+
+// named reports whether a policy in force acts on events of the type: a rule names it,
+// or it is a failure an onError block hears of.
+func named(cfg *config.Config, typ string) bool {
+	for _, pol := range cfg.Policies {
+		if pol.Suspend {
+			continue
+		}
+		if typ == "DeliveryFailed" && pol.OnError != nil {
+			return true
+		}
+		for _, r := range pol.Rules {
+			if slices.Contains(r.Events, config.EventType(typ)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func policy(cfg *config.Config, name string) *config.Policy {
