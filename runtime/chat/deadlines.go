@@ -21,7 +21,20 @@ type deadlines struct {
 	mu    sync.Mutex
 	heap  deadlineHeap
 	index map[string]*deadlineItem
-	wake  chan struct{}
+	// seen is the newest state tracked per open conversation: the change feed delivers
+	// a change after this replica already tracked a later one (its own commit), and
+	// the stale change must not undo it.
+	seen map[string]stamp
+	wake chan struct{}
+}
+
+// stamp orders the states of one conversation: transitions raise the version,
+// messages the sequence, and neither ever goes back.
+type stamp struct{ version, seq int64 }
+
+// older reports whether s is a state from before t.
+func (s stamp) older(t stamp) bool {
+	return s.version <= t.version && s.seq <= t.seq && s != t
 }
 
 type deadlineItem struct {
@@ -51,10 +64,11 @@ func (h *deadlineHeap) Pop() any {
 }
 
 func newDeadlines() *deadlines {
-	return &deadlines{index: map[string]*deadlineItem{}, wake: make(chan struct{}, 1)}
+	return &deadlines{index: map[string]*deadlineItem{}, seen: map[string]stamp{}, wake: make(chan struct{}, 1)}
 }
 
 // track records a conversation's earliest deadline, or forgets it when it has none.
+// A state older than one tracked before is ignored.
 func (d *deadlines) track(c *store.Conversation) {
 	var at *time.Time
 	if c.State.Open() {
@@ -64,13 +78,28 @@ func (d *deadlines) track(c *store.Conversation) {
 			}
 		}
 	}
-	d.set(c.ID, at)
+	st := stamp{c.Version, c.Seq}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if prev, ok := d.seen[c.ID]; ok && st.older(prev) {
+		return
+	}
+	if c.State.Open() {
+		d.seen[c.ID] = st
+	} else {
+		delete(d.seen, c.ID)
+	}
+	d.setLocked(c.ID, at)
 }
 
 // set records that a conversation needs a look at at, or at no time when at is nil.
 func (d *deadlines) set(id string, at *time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.setLocked(id, at)
+}
+
+func (d *deadlines) setLocked(id string, at *time.Time) {
 	it, ok := d.index[id]
 	switch {
 	case at == nil && ok:

@@ -207,7 +207,7 @@ func (e *Engine) reply(ctx context.Context, operator, id string, m store.Message
 		return store.Message{}, err
 	}
 	if m.CompletionDeadline != nil {
-		c.CompletionDeadline = m.CompletionDeadline
+		c.CompletionDeadline, c.Seq = m.CompletionDeadline, m.Seq
 		e.deadlines.track(&c)
 	}
 	if ch := v.channels[c.Channel]; ch != nil {
