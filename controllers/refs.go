@@ -44,6 +44,9 @@ func refsOf(obj client.Object) []string {
 		if st := o.Spec.Storage; st != nil && st.Postgres != nil {
 			out = secretKeyRef(out, &st.Postgres.URISecretRef)
 		}
+		if p := o.Spec.ProcessAPI; p != nil {
+			out = secretKeyRef(out, &p.TokenSecretRef)
+		}
 	case *chatv1alpha1.ChatQueue:
 		out = append(out, ref("LiveChat", o.Spec.LiveChatRef.Name))
 		for _, g := range o.Spec.OperatorGroups {

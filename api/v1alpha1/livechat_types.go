@@ -59,6 +59,11 @@ type LiveChatSpec struct {
 	// +optional
 	Attachments AttachmentsSpec `json:"attachments,omitempty"`
 
+	// ProcessAPI lets business processes send messages to clients in the messenger
+	// they used (POST /api/v1/process-messages). Without it that API answers 404.
+	// +optional
+	ProcessAPI *ProcessAPISpec `json:"processAPI,omitempty"`
+
 	// Suspend stops the operator from changing this LiveChat's workload. The running
 	// runtime keeps serving with the configuration it has.
 	// +optional
@@ -194,6 +199,14 @@ type AgentAuthSpec struct {
 	// OIDC lets operators sign in with an OpenID Connect provider.
 	// +optional
 	OIDC *OIDCSpec `json:"oidc,omitempty"`
+}
+
+// ProcessAPISpec configures the API that business processes call.
+type ProcessAPISpec struct {
+	// TokenSecretRef selects the key holding the bearer token processes send as
+	// Authorization: Bearer <token>; at least 16 characters. The same value signs the
+	// error callbacks the runtime posts back to them.
+	TokenSecretRef SecretKeyReference `json:"tokenSecretRef"`
 }
 
 // OIDCSpec configures OpenID Connect sign-in.

@@ -71,6 +71,9 @@ func CheckLiveChat(lc *chatv1alpha1.LiveChat, lk Lookup) Problems {
 	if st := lc.Spec.Storage; st != nil && st.Postgres != nil {
 		checkSecretKey(s, lk, "spec.storage.postgres.uriSecretRef", &st.Postgres.URISecretRef)
 	}
+	if p := lc.Spec.ProcessAPI; p != nil {
+		checkSecretKey(s, lk, "spec.processAPI.tokenSecretRef", &p.TokenSecretRef)
+	}
 	return s.list
 }
 

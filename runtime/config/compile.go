@@ -160,6 +160,10 @@ func (c *compiler) compileLiveChat() {
 	if s.AgentAuth.OIDC != nil {
 		out.AgentAuth.OIDC = oidc(*s.AgentAuth.OIDC)
 	}
+	if s.ProcessAPI != nil {
+		out.ProcessAPI = &ProcessAPI{TokenSecret: secretKeyRef(s.ProcessAPI.TokenSecretRef)}
+		c.useSecret(&out.ProcessAPI.TokenSecret)
+	}
 	for _, g := range out.SupervisorGroups {
 		if c.lk.Group(g) != nil {
 			c.groups[g] = true

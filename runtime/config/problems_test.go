@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +119,27 @@ func TestCompileProblems(t *testing.T) {
 			mutate:  func(in *config.Input) { in.Secrets["telegram-bot"] = []string{"tokn"} },
 			want:    config.Problem{Kind: "Channel", Name: "telegram", Field: "spec.telegram.botTokenSecretRef", Reason: "SecretKeyNotFound"},
 			wantMsg: `Secret "telegram-bot" has no key "token": add it, or correct the key`,
+		},
+		{
+			name: "process API token Secret key missing",
+			mutate: func(in *config.Input) {
+				in.LiveChat.Spec.ProcessAPI = &chatv1alpha1.ProcessAPISpec{
+					TokenSecretRef: chatv1alpha1.SecretKeyReference{Name: "telegram-bot", Key: "process-token"}}
+			},
+			want:    config.Problem{Kind: "LiveChat", Name: "support", Field: "spec.processAPI.tokenSecretRef", Reason: "SecretKeyNotFound"},
+			wantMsg: `Secret "telegram-bot" has no key "process-token": add it, or correct the key`,
+			check: func(t *testing.T, cfg *config.Config) {
+				want := config.SecretKeyReference{Name: "telegram-bot", Key: "process-token"}
+				if p := cfg.LiveChat.ProcessAPI; p == nil || p.TokenSecret != want {
+					t.Errorf("processAPI compiled to %+v, want its token Secret %+v", p, want)
+				}
+				for _, s := range cfg.Secrets {
+					if s.Name == want.Name && slices.Contains(s.Keys, want.Key) {
+						return
+					}
+				}
+				t.Errorf("the runtime is not told to read the process API token: secrets %+v", cfg.Secrets)
+			},
 		},
 		{
 			name:    "unknown merge field in a template",

@@ -49,6 +49,15 @@ type LiveChat struct {
 	// Attachments bounds the files exchanged in chats. A configuration written
 	// before it existed has none: Attachments.Resolved applies the defaults then.
 	Attachments *Attachments `json:"attachments,omitempty"`
+	// ProcessAPI, when set, enables the API business processes send messages with.
+	ProcessAPI *ProcessAPI `json:"processAPI,omitempty"`
+}
+
+// ProcessAPI configures the API that business processes call.
+type ProcessAPI struct {
+	// TokenSecret holds the bearer token processes authenticate with, which also
+	// signs the error callbacks.
+	TokenSecret SecretKeyReference `json:"tokenSecret"`
 }
 
 // Storage drivers.
