@@ -399,6 +399,10 @@ type Event struct {
 	// Detail is the event's text: the message of a message event, a reason.
 	Detail    string    `json:"detail,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Key, when set, is unique among events: an event whose key is recorded already
+	// is not recorded again, so replicas that record the same event (the daily
+	// analytics of one day) record it once. Not returned by Events.
+	Key string `json:"-"`
 }
 
 // Events is the durable record of events and the cursors that follow it.
@@ -416,7 +420,23 @@ type Events interface {
 	// transaction: ErrConflict, and nothing done, when the cursor is not at from
 	// (another replica moved it first).
 	AdvanceCursor(ctx context.Context, name string, from, to int64, jobs []Job) error
+	// SetChannelFlag records a fact about a channel. When the channel had the flag
+	// with the other value, ev is recorded in the same transaction and changed is
+	// true; the first value recorded for a channel's flag records nothing. Of replicas
+	// that record the same change, exactly one records ev.
+	SetChannelFlag(ctx context.Context, channel string, flag ChannelFlag, value bool, ev Event) (changed bool, err error)
 }
+
+// ChannelFlag is a fact about a channel whose changes are ChannelChanged events.
+type ChannelFlag string
+
+// Channel flags.
+const (
+	// ChannelActive is the channel's on/off switch.
+	ChannelActive ChannelFlag = "active"
+	// ChannelConnected is whether the provider accepts the channel's credentials.
+	ChannelConnected ChannelFlag = "connected"
+)
 
 // JobState is where an outbox job stands.
 type JobState string
@@ -462,6 +482,28 @@ type Job struct {
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	// Owner is the worker that claimed the job last, until it finishes it.
 	Owner string `json:"owner,omitempty"`
+	// Tally names the counters the job's outcomes are added to (a notification
+	// policy's deliveries); empty for none. See Tally.
+	Tally string `json:"tally,omitempty"`
+}
+
+// Tally is what the store counts of the jobs that name it: their outcomes, added up
+// in the transactions that record them (so every replica reads the same, and pruning
+// finished jobs loses nothing), and the jobs still pending.
+type Tally struct {
+	Name string
+	// Done and Failed count the jobs done and those failed for good.
+	Done, Failed int64
+	// Pending counts the jobs waiting or being sent; OldestPending is when the oldest
+	// of them was enqueued (zero when none is).
+	Pending       int64
+	OldestPending time.Time
+	// LastDoneAt is when a job was last done; zero if never.
+	LastDoneAt time.Time
+	// LastError is the error of the last failed attempt, tried again or final, free of
+	// secrets; LastErrorAt is when it was recorded.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // JobClaim asks for due jobs.
@@ -525,6 +567,25 @@ type Jobs interface {
 	// JobStats counts the pending jobs by kind.
 	JobStats(ctx context.Context) ([]JobStats, error)
 	// PruneJobs deletes up to limit done and failed jobs finished before t; their
-	// idempotency keys may be enqueued again after.
+	// idempotency keys may be enqueued again after. Tallies keep their counts.
 	PruneJobs(ctx context.Context, before time.Time, limit int) (int, error)
+	// Tallies returns the tallies whose names start with prefix, sorted by name: every
+	// one a job ever finished or is pending under.
+	Tallies(ctx context.Context, prefix string) ([]Tally, error)
+}
+
+// ConversationSteps are when the steps of one conversation first happened.
+type ConversationSteps struct {
+	ConversationID string
+	CreatedAt      time.Time
+	// First is when each activity type asked for first happened in the conversation;
+	// a type that never happened is missing.
+	First map[string]time.Time
+}
+
+// Analytics reads what the daily analytics are computed from.
+type Analytics interface {
+	// ConversationSteps returns the conversations created in [from, to), sorted by id,
+	// each with when the activity types first happened in it.
+	ConversationSteps(ctx context.Context, from, to time.Time, types []string) ([]ConversationSteps, error)
 }

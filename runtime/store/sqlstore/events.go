@@ -16,16 +16,32 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event
 	}
 	insert := db.stmt(ctx, tx, `INSERT INTO events (type, conversation_id, operator, detail, created_at) VALUES (?, ?, ?, ?, ?)`)
 	now := db.now()
+	recorded := 0
 	for _, e := range events {
 		at := e.CreatedAt
 		if at.IsZero() {
 			at = now
 		}
+		if e.Key != "" {
+			// Recorded once: a replica that comes second records nothing.
+			res, err := db.stmt(ctx, tx, `INSERT INTO events (type, conversation_id, operator, detail, created_at, event_key)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) WHERE event_key IS NOT NULL DO NOTHING`).
+				exec(ctx, e.Type, e.ConversationID, e.Operator, e.Detail, ms(at), e.Key)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				continue
+			}
+			recorded++
+			continue
+		}
 		if _, err := insert.exec(ctx, e.Type, e.ConversationID, e.Operator, e.Detail, ms(at)); err != nil {
 			return err
 		}
+		recorded++
 	}
-	if changes != nil {
+	if changes != nil && recorded > 0 {
 		*changes = append(*changes, store.Change{Kind: store.ChangeEvents})
 	}
 	return nil

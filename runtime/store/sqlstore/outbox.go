@@ -24,7 +24,7 @@ var _ store.Jobs = (*DB)(nil)
 const keyLockClass = 7412094
 
 const jobColumns = `id, kind, order_key, limiter, idempotency_key, payload, COALESCE(message_id, 0), max_attempts, state,
-	attempts, run_at, last_error, created_at, finished_at, COALESCE(lease_owner, '')`
+	attempts, run_at, last_error, created_at, finished_at, COALESCE(lease_owner, ''), tally`
 
 func scanJob(row scanner) (store.Job, error) {
 	var j store.Job
@@ -32,7 +32,7 @@ func scanJob(row scanner) (store.Job, error) {
 	var runAt, created int64
 	var finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Limiter, &j.IdempotencyKey, &payload, &j.MessageID, &j.MaxAttempts, &j.State,
-		&j.Attempts, &runAt, &j.LastError, &created, &finished, &j.Owner)
+		&j.Attempts, &runAt, &j.LastError, &created, &finished, &j.Owner, &j.Tally)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, store.ErrNotFound
 	}
@@ -62,13 +62,13 @@ type outboxState struct {
 const (
 	// The job is its key's head when nothing of the key is pending before it.
 	insertJobQuery = `INSERT INTO outbox_jobs (kind, order_key, limiter, idempotency_key, payload, message_id,
-		max_attempts, state, head, run_at, created_at)
+		max_attempts, state, head, run_at, created_at, tally)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending',
-			CASE WHEN EXISTS (SELECT 1 FROM outbox_jobs WHERE order_key = ? AND state = 'pending') THEN 0 ELSE 1 END, ?, ?)
+			CASE WHEN EXISTS (SELECT 1 FROM outbox_jobs WHERE order_key = ? AND state = 'pending') THEN 0 ELSE 1 END, ?, ?, ?)
 		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`
 	finishJobQuery = `UPDATE outbox_jobs SET state = ?, head = ?, run_at = CASE WHEN ? < 0 THEN run_at ELSE ? END,
 		attempts = attempts - ?, last_error = COALESCE(NULLIF(?, ''), last_error), lease_owner = NULL,
-		finished_at = ? WHERE id = ? AND order_key = ? AND lease_owner = ? AND state = 'pending'`
+		finished_at = ? WHERE id = ? AND order_key = ? AND lease_owner = ? AND state = 'pending' RETURNING tally`
 	promoteJobQuery = `UPDATE outbox_jobs SET head = 1
 		WHERE id = (SELECT min(id) FROM outbox_jobs WHERE order_key = ? AND state = 'pending')`
 )
@@ -117,7 +117,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 		}
 		var id int64
 		err := insert.queryRow(ctx, j.Kind, j.Key, j.Limiter, j.IdempotencyKey, string(j.Payload), msgID, j.MaxAttempts, j.Key,
-			ms(j.RunAt), ms(now)).Scan(&id)
+			ms(j.RunAt), ms(now), j.Tally).Scan(&id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows): // a duplicate
 		case err != nil:

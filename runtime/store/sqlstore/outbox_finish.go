@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -47,7 +48,7 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 		}
 		rows[i] = row
 	}
-	if err := db.prepare(ctx, finishJobQuery, promoteJobQuery); err != nil {
+	if err := db.prepare(ctx, finishJobQuery, promoteJobQuery, addTallyQuery); err != nil {
 		return nil, err
 	}
 	var changes []store.Change
@@ -57,20 +58,26 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 			if err := db.lockKeys(ctx, tx, finalKeys); err != nil {
 				return err
 			}
-			if applied, err = db.finishPostgres(ctx, tx, rows); err != nil {
+			var tallies []string
+			if applied, tallies, err = db.finishPostgres(ctx, tx, rows); err != nil {
+				return err
+			}
+			if err := db.addToTallies(ctx, tx, rows, applied, tallies, now); err != nil {
 				return err
 			}
 			return db.finishDeliveries(ctx, tx, results, applied, &changes)
 		}
 		applied = make([]bool, len(rows))
+		tallies := make([]string, len(rows))
 		update, promote := db.stmt(ctx, tx, finishJobQuery), db.stmt(ctx, tx, promoteJobQuery)
 		for i, r := range rows {
-			res, err := update.exec(ctx, r.state, r.head, r.runAt, r.runAt, r.given, r.err, nullInt(r.finishedAt), r.id, r.key, r.owner)
+			err := update.queryRow(ctx, r.state, r.head, r.runAt, r.runAt, r.given, r.err, nullInt(r.finishedAt), r.id, r.key, r.owner).
+				Scan(&tallies[i])
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // another worker holds the job now
+			}
 			if err != nil {
 				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				continue // another worker holds the job now
 			}
 			applied[i] = true
 			if r.head == 0 {
@@ -78,6 +85,9 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 					return err
 				}
 			}
+		}
+		if err := db.addToTallies(ctx, tx, rows, applied, tallies, now); err != nil {
+			return err
 		}
 		return db.finishDeliveries(ctx, tx, results, applied, &changes)
 	}, &changes)
@@ -108,7 +118,7 @@ func nullInt(v int64) any {
 
 // finishPostgres records a batch in two statements rather than two per job: the
 // round trips, not the work, are what costs on PostgreSQL.
-func (db *DB) finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, error) {
+func (db *DB) finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) ([]bool, []string, error) {
 	n := len(rows)
 	ids, heads, runAts, given, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	states, errs, keys, owners := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -122,26 +132,28 @@ func (db *DB) finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) 
 		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::text[])
 			AS r(id, state, head, run_at, given, error, finished, key, owner)
 		WHERE j.id = r.id AND j.order_key = r.key AND j.lease_owner = r.owner AND j.state = 'pending'
-		RETURNING j.id`).query(ctx, ids, states, heads, runAts, given, errs, finished, keys, owners)
+		RETURNING j.id, j.tally`).query(ctx, ids, states, heads, runAts, given, errs, finished, keys, owners)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	done := map[int64]bool{}
+	done := map[int64]string{}
 	for res.Next() {
 		var id int64
-		if err := res.Scan(&id); err != nil {
+		var tally string
+		if err := res.Scan(&id, &tally); err != nil {
 			res.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		done[id] = true
+		done[id] = tally
 	}
 	if err := res.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applied := make([]bool, n)
+	tallies := make([]string, n)
 	var passOn []string
 	for i, r := range rows {
-		applied[i] = done[r.id]
+		tallies[i], applied[i] = done[r.id]
 		if applied[i] && r.head == 0 {
 			passOn = append(passOn, r.key)
 		}
@@ -149,8 +161,8 @@ func (db *DB) finishPostgres(ctx context.Context, tx *sql.Tx, rows []finishRow) 
 	if len(passOn) > 0 {
 		if _, err := db.stmt(ctx, tx, `UPDATE outbox_jobs SET head = 1 WHERE id IN (
 			SELECT min(id) FROM outbox_jobs WHERE state = 'pending' AND order_key = ANY($1::text[]) GROUP BY order_key)`).exec(ctx, passOn); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return applied, nil
+	return applied, tallies, nil
 }
