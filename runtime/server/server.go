@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
 	"github.com/switchboard-chat/switchboard/runtime/kubestatus"
+	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -156,6 +157,8 @@ func Run(ctx context.Context, o Options) error {
 	var apiServer *api.Server
 	notices := newNotifications(st, engine, func(name, key string) []byte { return (*secrets.Load())(name, key) },
 		func(contact string) bool { return apiServer != nil && apiServer.ContactOnline(contact) }, log.With("component", "notify"))
+	notices.deliverer.Instrument(reg)
+	reg.MustRegister(dispatch.BacklogCollector{Store: st})
 	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"),
 		OnFailed: func(j store.Job) { messengers.Failed(j); notices.deliverer.Failed(j) }})
 	err = messengers.Register(sends)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/notify/render"
@@ -31,6 +33,7 @@ type Deliverer struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	made map[string]made
+	m    *metrics
 	// failing tracks the DeliveryFailed events being recorded, for Close.
 	failing sync.WaitGroup
 }
@@ -47,13 +50,23 @@ func NewDeliverer(st Store, cfg func() *config.Config, providers ProviderFactory
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deliverer{st: st, cfg: cfg, make: providers, log: log, made: map[string]made{}}
+	return &Deliverer{st: st, cfg: cfg, make: providers, log: log, made: map[string]made{}, m: newMetrics(nil)}
 }
+
+// Instrument registers the deliverer's metrics with reg; call it before the first
+// delivery.
+func (d *Deliverer) Instrument(reg prometheus.Registerer) *Deliverer {
+	d.m = newMetrics(reg)
+	return d
+}
+
+// kindMaxAttempts is the attempts of a delivery whose policy sets none.
+const kindMaxAttempts = 5
 
 // Kind is the outbox kind for delivery jobs. The policy's retry schedule is applied
 // by the handler itself (RetryAfter), so the kind's own backoff never comes into play.
 func (d *Deliverer) Kind() outbox.Kind {
-	return outbox.Kind{Handle: d.Deliver, MaxAttempts: 5, Timeout: 45 * time.Second}
+	return outbox.Kind{Handle: d.Deliver, MaxAttempts: kindMaxAttempts, Timeout: 45 * time.Second}
 }
 
 // Deliver sends one delivery job.
@@ -70,9 +83,10 @@ func (d *Deliverer) Deliver(ctx context.Context, job store.Job) error {
 	if pol.Suspend {
 		return outbox.Permanent(fmt.Errorf("notification policy %s is suspended", pol.Name))
 	}
+	ptype := providerType(cfg, pol.Name, p.Delivery.Provider)
 	prov, err := d.provider(cfg, pol, p.Delivery.Provider)
 	if err != nil {
-		return d.retry(pol, job, err)
+		return d.retry(pol, job, ptype, err)
 	}
 	tpl := render.Builtin(config.EventType(p.Event.Type))
 	if p.Delivery.Template != "" {
@@ -94,16 +108,26 @@ func (d *Deliverer) Deliver(ctx context.Context, job store.Job) error {
 		To:      notify.Recipient{Name: rc.Name, Email: rc.Email, Phone: rc.Phone, PushUserID: rc.PushUserID, Visitor: rc.Visitor},
 		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Link: link, Event: p.Event.Type, Data: data(p)})
 	if err != nil {
-		return d.retry(pol, job, err)
+		return d.retry(pol, job, ptype, err)
 	}
+	d.m.deliveries.WithLabelValues(ptype, ResultSent).Inc()
+	d.m.latency.WithLabelValues(ptype).Observe(max(time.Since(p.Event.CreatedAt).Seconds(), 0))
 	return nil
 }
 
 // retry applies the policy's schedule: the delay, fixed or doubling. The attempts it
-// allows are the job's (deliveryJob), which the outbox counts.
-func (d *Deliverer) retry(pol *config.Policy, job store.Job, err error) error {
+// allows are the job's (deliveryJob), which the outbox counts; a failure that leaves
+// attempts is counted as a retry (the last one is counted by Failed).
+func (d *Deliverer) retry(pol *config.Policy, job store.Job, ptype string, err error) error {
 	if outbox.IsPermanent(err) {
 		return err
+	}
+	attempts := kindMaxAttempts
+	if job.MaxAttempts > 0 {
+		attempts = job.MaxAttempts
+	}
+	if job.Attempts < attempts {
+		d.m.retries.WithLabelValues(ptype).Inc()
 	}
 	if wait, ok := outbox.RetryAfterOf(err); ok {
 		return outbox.RetryAfter(err, wait)
@@ -268,6 +292,18 @@ type failure struct {
 	Rule     string `json:"rule"`
 	Provider string `json:"provider"`
 	Error    string `json:"error"`
+	// Notify, for a failure of something other than a policy's delivery, names who
+	// hears of it; Policy, Rule and Provider are empty then.
+	Notify *config.Recipients `json:"notify,omitempty"`
+}
+
+// Failure is the DeliveryFailed event of something other than a policy's delivery
+// that failed (a message a business process sent) in a conversation, for the
+// operators and groups named to hear of it. They are told through the onError sends
+// of every policy that has some, with errText as the template's {error}.
+func Failure(conversationID, errText string, operators, groups []string) store.Event {
+	detail, _ := json.Marshal(failure{Error: errText, Notify: &config.Recipients{Operators: operators, Groups: groups}})
+	return store.Event{Type: "DeliveryFailed", ConversationID: conversationID, Detail: string(detail)}
 }
 
 // Failed records a DeliveryFailed event for a delivery given up on, so the policy's
@@ -278,7 +314,11 @@ func (d *Deliverer) Failed(job store.Job) {
 		return
 	}
 	var p payload
-	if json.Unmarshal(job.Payload, &p) != nil || p.Event.Type == "DeliveryFailed" {
+	if json.Unmarshal(job.Payload, &p) != nil {
+		return
+	}
+	d.m.deliveries.WithLabelValues(providerType(d.cfg(), p.Delivery.Policy, p.Delivery.Provider), ResultFailed).Inc()
+	if p.Event.Type == "DeliveryFailed" {
 		return
 	}
 	detail, _ := json.Marshal(failure{Policy: p.Delivery.Policy, Rule: p.Delivery.Rule, Provider: p.Delivery.Provider, Error: job.LastError})
@@ -304,6 +344,9 @@ func onError(cfg *config.Config, re rules.Event, ev store.Event, st rules.State)
 	if json.Unmarshal([]byte(ev.Detail), &f) != nil {
 		return nil
 	}
+	if f.Notify != nil {
+		return notifyNamed(cfg, re, *f.Notify, st)
+	}
 	pol := policy(cfg, f.Policy)
 	if pol == nil || pol.OnError == nil {
 		return nil
@@ -313,5 +356,20 @@ func onError(cfg *config.Config, re rules.Event, ev store.Event, st rules.State)
 	p.Rules = []config.Rule{{Name: "onError", Events: []config.EventType{"DeliveryFailed"}, Recipients: pol.OnError.Recipients,
 		Send: pol.OnError.Send}}
 	one.Policies = []config.Policy{p}
+	return rules.Plan(&one, re, st)
+}
+
+// notifyNamed plans the deliveries that tell the people a failure names, through the
+// onError sends of every policy that has some.
+func notifyNamed(cfg *config.Config, re rules.Event, who config.Recipients, st rules.State) []rules.Delivery {
+	one := *cfg
+	one.Policies = nil
+	for _, pol := range cfg.Policies {
+		if pol.Suspend || pol.OnError == nil || len(pol.OnError.Send) == 0 {
+			continue
+		}
+		pol.Rules = []config.Rule{{Name: "onError", Events: []config.EventType{"DeliveryFailed"}, Recipients: who, Send: pol.OnError.Send}}
+		one.Policies = append(one.Policies, pol)
+	}
 	return rules.Plan(&one, re, st)
 }

@@ -267,7 +267,8 @@ func deliveryJob(cfg *config.Config, ev store.Event, p rules.Delivery) (store.Jo
 		scope = "event:" + strconv.FormatInt(ev.ID, 10)
 	}
 	j := store.Job{Kind: KindDeliver, Key: fmt.Sprintf("notify/%s/%s/%s/%s", p.Policy, p.Provider, recipientKey(ev, p), scope),
-		Limiter: "notify/" + p.Policy + "/" + p.Provider, IdempotencyKey: p.IdempotencyKey, Payload: data, RunAt: runAt}
+		Limiter: "notify/" + p.Policy + "/" + p.Provider, IdempotencyKey: p.IdempotencyKey, Payload: data, RunAt: runAt,
+		Tally: TallyPrefix + p.Policy}
 	if pl.Digest != nil {
 		// A digest waits for its window: it must not hold up the recipient's others.
 		j.Key += "/digest"

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-chat/switchboard/internal/samples"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
@@ -26,7 +28,9 @@ type recorder struct {
 	got     []string // provider→recipient: subject
 	keys    map[string]int
 	failing map[string]bool
-	tries   map[string]int // calls to failing providers
+	// failFirst fails a provider's first calls, this many.
+	failFirst map[string]int
+	tries     map[string]int // calls to failing providers
 	// lastEmail and lastHTML are the bodies of the last email.
 	lastEmail, lastHTML string
 }
@@ -38,6 +42,10 @@ func (r *recorder) factory(p config.NotificationProvider) (notify.Provider, erro
 		if r.failing[p.Name] {
 			r.tries[p.Name]++
 			return errors.New(p.Name + " is down")
+		}
+		if r.failFirst[p.Name] > 0 {
+			r.failFirst[p.Name]--
+			return errors.New(p.Name + " is busy")
 		}
 		who := d.To.Name
 		if d.To.Visitor {
@@ -74,6 +82,7 @@ type rig struct {
 	d   *dispatch.Dispatcher
 	rec *recorder
 	cfg *config.Config
+	reg *prometheus.Registry
 }
 
 func newRig(t *testing.T, change func(*config.Config)) *rig {
@@ -91,9 +100,10 @@ func newRig(t *testing.T, change func(*config.Config)) *rig {
 	if change != nil {
 		change(cfg)
 	}
-	r := &rig{st: st, rec: &recorder{keys: map[string]int{}, failing: map[string]bool{}, tries: map[string]int{}}, cfg: cfg}
+	r := &rig{st: st, rec: &recorder{keys: map[string]int{}, failing: map[string]bool{}, failFirst: map[string]int{}, tries: map[string]int{}},
+		cfg: cfg, reg: prometheus.NewRegistry()}
 	current := func() *config.Config { return cfg }
-	deliverer := dispatch.NewDeliverer(st, current, r.rec.factory, nil)
+	deliverer := dispatch.NewDeliverer(st, current, r.rec.factory, nil).Instrument(r.reg)
 	ob := outbox.New(st, outbox.Options{PollInterval: 50 * time.Millisecond, OnFailed: deliverer.Failed})
 	if err := ob.Handle(dispatch.KindDeliver, deliverer.Kind()); err != nil {
 		t.Fatal(err)
