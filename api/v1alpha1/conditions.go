@@ -42,6 +42,7 @@ const (
 	ReasonUnknownMergeField    = "UnknownMergeField"
 	ReasonPublicURLRequired    = "PublicURLRequired"
 	ReasonInvalidRecipients    = "InvalidRecipients"
+	ReasonInvalidTimeZone      = "InvalidTimeZone"
 	ReasonSuspended            = "Suspended"
 	ReasonRollingOut           = "RollingOut"
 	ReasonDeploymentAvailable  = "DeploymentAvailable"

@@ -59,6 +59,15 @@ type LiveChatSpec struct {
 	// +optional
 	Attachments AttachmentsSpec `json:"attachments,omitempty"`
 
+	// TimeZone is the IANA time zone the LiveChat's days follow, such as
+	// Europe/Berlin: the daily analytics cover one day in it.
+	// +kubebuilder:default="UTC"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^(UTC|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2})$`
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+
 	// ProcessAPI lets business processes send messages to clients in the messenger
 	// they used (POST /api/v1/process-messages). Without it that API answers 404.
 	// +optional

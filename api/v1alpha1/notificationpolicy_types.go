@@ -428,14 +428,14 @@ type DeliveryCounts struct {
 }
 
 // NotificationPolicyStatus is the observed state of a NotificationPolicy. Ready and
-// ResolvedRefs are written by the operator; Connected, deliveries and lastError by
-// the runtime.
+// ResolvedRefs are written by the operator; deliveries, lastDeliveryTime, lastError
+// and lastErrorTime by the runtime, under its own field manager.
 type NotificationPolicyStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions: Ready, ResolvedRefs and Connected.
+	// Conditions: Ready and ResolvedRefs, with Reconciling and Stalled as kstatus reads them.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -444,11 +444,17 @@ type NotificationPolicyStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
-	// Deliveries counts deliveries since the runtime started.
+	// Deliveries counts the policy's deliveries as the runtime's store records them:
+	// the same on every replica, and kept across restarts.
 	// +optional
 	Deliveries DeliveryCounts `json:"deliveries,omitempty"`
 
-	// LastError is the last delivery error, without secrets.
+	// LastDeliveryTime is when a notification of this policy was last delivered.
+	// +optional
+	LastDeliveryTime *metav1.Time `json:"lastDeliveryTime,omitempty"`
+
+	// LastError is the error of the last failed delivery attempt (retried or final),
+	// without secrets.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	LastError string `json:"lastError,omitempty"`
@@ -468,6 +474,7 @@ type NotificationPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Sent",type=integer,JSONPath=`.status.deliveries.sent`,priority=1
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.deliveries.failed`,priority=1
+// +kubebuilder:printcolumn:name="Pending",type=integer,JSONPath=`.status.deliveries.pending`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type NotificationPolicy struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -891,6 +891,10 @@ func (in *NotificationPolicyStatus) DeepCopyInto(out *NotificationPolicyStatus) 
 		}
 	}
 	out.Deliveries = in.Deliveries
+	if in.LastDeliveryTime != nil {
+		in, out := &in.LastDeliveryTime, &out.LastDeliveryTime
+		*out = (*in).DeepCopy()
+	}
 	if in.LastErrorTime != nil {
 		in, out := &in.LastErrorTime, &out.LastErrorTime
 		*out = (*in).DeepCopy()

@@ -74,6 +74,10 @@ func CheckLiveChat(lc *chatv1alpha1.LiveChat, lk Lookup) Problems {
 	if p := lc.Spec.ProcessAPI; p != nil {
 		checkSecretKey(s, lk, "spec.processAPI.tokenSecretRef", &p.TokenSecretRef)
 	}
+	if _, err := Location(lc.Spec.TimeZone); err != nil {
+		s.add("spec.timeZone", chatv1alpha1.ReasonInvalidTimeZone,
+			"time zone %q is not an IANA time zone name: use one such as Europe/Berlin, America/New_York or UTC", lc.Spec.TimeZone)
+	}
 	return s.list
 }
 

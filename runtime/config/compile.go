@@ -144,6 +144,7 @@ func (c *compiler) compileLiveChat() {
 			DesktopNotifications: orTrue(s.Console.DesktopNotifications),
 		},
 		Attachments: attachments(s.Attachments),
+		TimeZone:    s.TimeZone,
 	}
 	if out.SimultaneousChats == 0 {
 		out.SimultaneousChats = DefaultSimultaneousChats

@@ -145,7 +145,7 @@ func TestCompileProblems(t *testing.T) {
 			name:    "unknown merge field in a template",
 			mutate:  func(in *config.Input) { policy(in).Spec.Templates[1].Text += " {visitor_name}" },
 			want:    config.Problem{Kind: "NotificationPolicy", Name: "support-notifications", Field: "spec.templates[1]", Reason: "UnknownMergeField"},
-			wantMsg: `template "operator-message" uses {visitor_name}, which is not a merge field: use one of {attachments}, `,
+			wantMsg: `template "operator-message" uses {visitor_name}, which is not a merge field: use one of {analytics_day}, {attachments}, `,
 		},
 		{
 			name: "operator without a token",

@@ -49,6 +49,9 @@ type LiveChat struct {
 	// Attachments bounds the files exchanged in chats. A configuration written
 	// before it existed has none: Attachments.Resolved applies the defaults then.
 	Attachments *Attachments `json:"attachments,omitempty"`
+	// TimeZone is the IANA time zone of the LiveChat's days (the daily analytics);
+	// UTC when empty.
+	TimeZone string `json:"timeZone,omitempty"`
 	// ProcessAPI, when set, enables the API business processes send messages with.
 	ProcessAPI *ProcessAPI `json:"processAPI,omitempty"`
 }

@@ -24,6 +24,15 @@ var MergeFields = map[string]string{
 	"event":                "the event that triggered the notification",
 	"time":                 "when the event happened, RFC 3339",
 	"error":                "the delivery error (onError notifications)",
+	"analytics_day":        "the day the figures cover, YYYY-MM-DD in the LiveChat's time zone (DailyAnalytics)",
+	"chats":                "chats started that day (DailyAnalytics)",
+	"missed_chats":         "chats of that day that no operator accepted (DailyAnalytics)",
+	"median_wait":          "median time the day's chats waited for an operator to accept them (DailyAnalytics)",
+	"p90_wait":             "90th percentile of that wait (DailyAnalytics)",
+	"median_handling_time": "median time from acceptance to the end of the day's finished chats (DailyAnalytics)",
+	"ratings":              "the day's chat ratings; empty until visitors can rate chats (DailyAnalytics)",
+	"channel_status":       "what changed: activated, deactivated, connected or disconnected (ChannelChanged)",
+	"channel_reason":       "why, in the provider's words and without secrets (ChannelChanged)",
 }
 
 var mergeFieldPattern = regexp.MustCompile(`\{([a-z_]+)\}`)
