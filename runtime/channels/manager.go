@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-chat/switchboard/internal/egress"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -100,7 +101,7 @@ type entry struct {
 // NewManager returns a manager; Apply gives it channels.
 func NewManager(o Options) *Manager {
 	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: 30 * time.Second}
+		o.HTTP = egress.Client(30 * time.Second)
 	}
 	if o.ProbeInterval <= 0 {
 		o.ProbeInterval = 5 * time.Minute

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/egress"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -46,7 +47,7 @@ type ActionResult struct {
 	Error  string `json:"error,omitempty"`
 }
 
-var actionClient = &http.Client{}
+var actionClient = egress.Client(0)
 
 // RunAction runs one of the queue's chat actions on a chat: it POSTs the chat id,
 // contact id and the conversation's fields to the action's webhook, signed with

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/egress"
 	"github.com/switchboard-chat/switchboard/internal/neterr"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -59,7 +60,7 @@ func NewClient(baseURL, version, token string, hc *http.Client, now func() time.
 		return nil, fmt.Errorf("the Graph API version %q is not like v21.0", version)
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = egress.Client(30 * time.Second)
 	}
 	if now == nil {
 		now = time.Now

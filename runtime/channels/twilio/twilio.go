@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/egress"
 	"github.com/switchboard-chat/switchboard/internal/neterr"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -80,7 +81,7 @@ func New(s channels.Spec) (channels.Adapter, error) {
 		api: base + "/" + apiVersion + "/Accounts/" + url.PathEscape(c.AccountSID), webhookURL: s.WebhookURL,
 		http: s.HTTP, now: s.Now}
 	if a.http == nil {
-		a.http = &http.Client{Timeout: 30 * time.Second}
+		a.http = egress.Client(30 * time.Second)
 	}
 	if a.now == nil {
 		a.now = time.Now

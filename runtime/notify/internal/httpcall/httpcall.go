@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/internal/egress"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
 )
@@ -108,4 +109,4 @@ func NewJSON(ctx context.Context, target string, body []byte) (*http.Request, er
 }
 
 // DefaultClient is the client of providers made without one.
-var DefaultClient = &http.Client{Timeout: 30 * time.Second}
+var DefaultClient = egress.Client(30 * time.Second)
