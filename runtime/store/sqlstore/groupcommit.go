@@ -21,6 +21,9 @@ type groupCommit struct {
 	db    *DB
 	queue chan *groupWrite
 	done  chan struct{}
+	// between takes work that must run while no write is in progress (between two
+	// transactions): the log restart of the checkpointer.
+	between chan func()
 	// mu guards closed against a submit racing close: writes are queued under the read
 	// lock, and close takes the write lock before closing the queue.
 	mu     sync.RWMutex
@@ -36,9 +39,7 @@ type groupWrite struct {
 }
 
 func newGroupCommit(db *DB) *groupCommit {
-	g := &groupCommit{db: db, queue: make(chan *groupWrite, 4*maxGroup), done: make(chan struct{})}
-	go g.run()
-	return g
+	return &groupCommit{db: db, queue: make(chan *groupWrite, 4*maxGroup), done: make(chan struct{}), between: make(chan func())}
 }
 
 func (g *groupCommit) submit(ctx context.Context, fn func(*sql.Tx) error, changes *[]store.Change) error {
@@ -68,10 +69,32 @@ func (g *groupCommit) close() {
 	<-g.done
 }
 
+// exclusive runs fn while no write is in progress, and returns when it ran.
+func (g *groupCommit) exclusive(fn func()) {
+	ran := make(chan struct{})
+	select {
+	case g.between <- func() { fn(); close(ran) }:
+		<-ran
+	case <-g.done:
+		fn() // closed: nothing writes any more
+	}
+}
+
 func (g *groupCommit) run() {
 	defer close(g.done)
 	batch := make([]*groupWrite, 0, maxGroup)
-	for w := range g.queue {
+	for {
+		var w *groupWrite
+		select {
+		case fn := <-g.between:
+			fn()
+			continue
+		case next, ok := <-g.queue:
+			if !ok {
+				return
+			}
+			w = next
+		}
 		batch = append(batch[:0], w)
 	fill:
 		for len(batch) < maxGroup {
@@ -147,6 +170,9 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 			}
 		}
 		return
+	}
+	if db.ckpt != nil {
+		db.ckpt.committed()
 	}
 	for _, w := range batch {
 		if w.err == nil && w.changes != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,17 +29,27 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
 	path := filepath.Join(dir, "switchboard.db")
+	// Checkpoints are the checkpointer's (checkpoint.go), not the committing writer's.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(" + strconv.Itoa(walRestartPages*4096) + ")"
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
+	ckpt, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetConnMaxIdleTime(0)
 	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		_ = write.Close()
+		_ = ckpt.Close()
 		return nil, err
 	}
 	read.SetMaxOpenConns(8)
@@ -48,6 +59,8 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	read.SetConnMaxIdleTime(0)
 	db := newDB(dialect{name: "sqlite"}, write, read, opts)
 	db.group = newGroupCommit(db)
+	db.ckpt = newCheckpointer(ckpt, walRestartPages, db.group.exclusive, db.log.Warn)
+	go db.group.run()
 	if err := db.migrate(ctx, goose.DialectSQLite3); err != nil {
 		_ = db.Close()
 		return nil, plainStoreError(err, dir) // "disk I/O error" alone says nothing of a full disk

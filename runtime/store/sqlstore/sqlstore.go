@@ -40,7 +40,9 @@ type DB struct {
 	log   *slog.Logger
 	opDur *prometheus.HistogramVec
 	// group batches SQLite's writes into shared transactions, in order; nil on PostgreSQL.
-	group     *groupCommit
+	group *groupCommit
+	// ckpt checkpoints the write-ahead log (SQLite).
+	ckpt      *checkpointer
 	closeOnce sync.Once
 
 	subsMu sync.Mutex
@@ -204,6 +206,9 @@ func (db *DB) Close() error {
 func (db *DB) close() error {
 	if db.group != nil {
 		db.group.close()
+	}
+	if db.ckpt != nil {
+		db.ckpt.close()
 	}
 	var err error
 	if db.closer != nil {
