@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-chat/switchboard/internal/egress"
@@ -81,6 +82,11 @@ type Manager struct {
 	statusMu sync.Mutex
 	statuses map[string]Status
 
+	// contacts remembers the contacts messages came from (by channel and id on the
+	// channel), so each next message of theirs costs no read: a contact's identity
+	// never changes, and contacts are never deleted.
+	contacts *lru.Cache[string, store.Contact]
+
 	files *files // set by Register
 
 	ctx    context.Context
@@ -97,6 +103,9 @@ type entry struct {
 	webhookURL  string
 	stopPoll    context.CancelFunc
 }
+
+// contactsRemembered bounds the contacts the manager remembers.
+const contactsRemembered = 1 << 16
 
 // NewManager returns a manager; Apply gives it channels.
 func NewManager(o Options) *Manager {
@@ -121,6 +130,7 @@ func NewManager(o Options) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	mg := &Manager{opts: o, m: newMetrics(o.Metrics), entries: map[string]*entry{}, retired: map[string]Adapter{},
 		seen: map[string][]string{}, changes: map[string]int{}, statuses: map[string]Status{}, ctx: ctx, cancel: cancel}
+	mg.contacts, _ = lru.New[string, store.Contact](contactsRemembered)
 	mg.wg.Add(1)
 	go mg.probeLoop()
 	return mg

@@ -117,7 +117,7 @@ func (mg *Manager) commitOne(ctx context.Context, e *entry, ev Event) error {
 		if text == "" {
 			return nil // nothing a console could show (an empty message, a sticker-less update)
 		}
-		contact, err := mg.opts.Engine.EnsureContact(ctx, ch, chat.Identity{ExternalID: ev.Contact.ExternalID,
+		contact, err := mg.contact(ctx, ch, chat.Identity{ExternalID: ev.Contact.ExternalID,
 			Name: ev.Contact.Name, Phone: ev.Contact.Phone})
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (mg *Manager) commitOne(ctx context.Context, e *entry, ev Event) error {
 		_, err := mg.opts.Store.UpdateDelivery(ctx, u)
 		return err
 	case EventOptOut, EventOptIn:
-		contact, err := mg.opts.Engine.EnsureContact(ctx, ch, chat.Identity{ExternalID: ev.Contact.ExternalID, Phone: ev.Contact.Phone})
+		contact, err := mg.contact(ctx, ch, chat.Identity{ExternalID: ev.Contact.ExternalID, Phone: ev.Contact.Phone})
 		if err != nil {
 			return err
 		}
@@ -148,6 +148,20 @@ func (mg *Manager) commitOne(ctx context.Context, e *entry, ev Event) error {
 		return nil // thread control is the bot's and the page's business; nothing to store
 	}
 	return nil
+}
+
+// contact returns the contact a provider's event came from, creating it the first
+// time. Only its identity is used here, which never changes, so it is remembered.
+func (mg *Manager) contact(ctx context.Context, channel string, id chat.Identity) (store.Contact, error) {
+	key := channel + "\x00" + id.ExternalID
+	if c, ok := mg.contacts.Get(key); ok {
+		return c, nil
+	}
+	c, err := mg.opts.Engine.EnsureContact(ctx, channel, id)
+	if err == nil {
+		mg.contacts.Add(key, c)
+	}
+	return c, err
 }
 
 // messageText is what the console shows of a message: its text, and a line for

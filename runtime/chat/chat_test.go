@@ -488,3 +488,58 @@ func TestConfigurationChangesApplyToRouting(t *testing.T) {
 	h.settle()
 	h.want(c4, store.StateAssigned, "dave")
 }
+
+// A messenger contact's messages go to their open conversation, which the engine
+// remembers; once it is closed (here or on another replica), the next message
+// starts a new one.
+func TestMessengerMessagesFollowTheOpenConversation(t *testing.T) {
+	for _, closedBy := range []string{"this replica", "another replica"} {
+		t.Run(closedBy, func(t *testing.T) {
+			h := newHarness(t, samples(t), t.TempDir())
+			h.presence("alice", store.PresenceOnline)
+			contact, err := h.e.EnsureContact(ctx, "telegram", chat.Identity{ExternalID: "4242", Name: "Tess"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			send := func(text string) store.Conversation {
+				t.Helper()
+				m, _, err := h.e.InboundMessage(ctx, contact, store.Message{Text: text, ProviderID: text})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return h.get(m.ConversationID)
+			}
+			first := send("one")
+			if again := send("two"); again.ID != first.ID {
+				t.Fatalf("the second message started conversation %s beside the open %s", again.ID, first.ID)
+			}
+			h.settle()
+			if _, err := h.e.Reply(ctx, "alice", first.ID, "hi"); err != nil {
+				t.Fatal(err)
+			}
+			if closedBy == "this replica" {
+				if _, err := h.e.CloseConversation(ctx, "alice", first.ID); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				c := h.get(first.ID)
+				if _, err := h.s.Transition(ctx, store.Transition{ID: c.ID, Version: c.Version, Change: func(c *store.Conversation) {
+					now := time.Now()
+					c.State, c.ClosedAt = store.StateClosed, &now
+				}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := send("three")
+			if next.ID == first.ID {
+				t.Fatal("the message went to the closed conversation")
+			}
+			if msgs, _ := h.s.Messages(ctx, next.ID, 0, 10); len(msgs) != 1 || msgs[0].Text != "three" {
+				t.Errorf("the new conversation holds %v, want the one message", msgs)
+			}
+			if again := send("four"); again.ID != next.ID {
+				t.Errorf("the fourth message went to %s, want the new open conversation %s", again.ID, next.ID)
+			}
+		})
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/hub"
@@ -44,6 +46,10 @@ type Engine struct {
 	notify    notifiers
 	secrets   atomic.Pointer[Secrets]
 	outgoing  func(ch *config.Channel, conv store.Conversation, m *store.Message)
+	// openConvs remembers each contact's open conversation, so a messenger's next
+	// message is appended to it without a read first; the append finds it closed when
+	// it was, and the lookup runs then.
+	openConvs *lru.Cache[string, string]
 	stop      func()
 	onResync  atomic.Pointer[func()]
 	cancel    context.CancelFunc
@@ -72,6 +78,7 @@ type Options struct {
 func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics, log: opts.Log,
 		dispatch: newDispatcher(), deadlines: newDeadlines(), outgoing: opts.Outbound}
+	e.openConvs, _ = lru.New[string, string](openConvsRemembered)
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -283,6 +290,9 @@ func (e *Engine) openConversation(ctx context.Context, v *view, ch *config.Chann
 	return store.Conversation{}, Conflict("the conversation keeps changing: try again")
 }
 
+// openConvsRemembered bounds the contacts whose open conversation is remembered.
+const openConvsRemembered = 1 << 16
+
 // findOpen looks up the contact's open conversation on ch.
 func (e *Engine) findOpen(ctx context.Context, ch *config.Channel, contact store.Contact) (store.Conversation, bool, error) {
 	open, err := e.store.Conversations(ctx, store.ConversationFilter{ContactID: contact.ID,
@@ -393,6 +403,10 @@ func (e *Engine) inbound(ctx context.Context, contact store.Contact, conversatio
 	// The store records a conversation's first message as FirstMessageReceived.
 	msg.Events = append(msg.Events, record(chatv1alpha1.EventMessageReceived, "", "", text))
 	var conv store.Conversation
+	remembered := false
+	if conversationID == "" {
+		conversationID, remembered = e.openConvs.Get(contact.ID)
+	}
 	if conversationID != "" {
 		msg.ConversationID = conversationID
 		m, dup, err := e.store.AppendMessage(ctx, ch.Name, msg)
@@ -403,7 +417,10 @@ func (e *Engine) inbound(ctx context.Context, contact store.Contact, conversatio
 			e.maybeBot(ctx, ch, conv, m, dup)
 			return m, conv, nil
 		}
-		if !errors.Is(err, store.ErrClosed) {
+		if remembered {
+			e.openConvs.Remove(contact.ID)
+		}
+		if !errors.Is(err, store.ErrClosed) && !(remembered && errors.Is(err, store.ErrNotFound)) {
 			return store.Message{}, store.Conversation{}, err
 		}
 	}
@@ -419,6 +436,7 @@ func (e *Engine) inbound(ctx context.Context, contact store.Contact, conversatio
 		if err != nil {
 			return store.Message{}, store.Conversation{}, err
 		}
+		e.openConvs.Add(contact.ID, conv.ID)
 		e.countInbound(ch, dup)
 		e.inboundEvent(m, conv, dup)
 		e.maybeBot(ctx, ch, conv, m, dup)
