@@ -184,7 +184,8 @@ func TestOperatorRBACIsTheAllowList(t *testing.T) {
 // TestRuntimeRoleIsLeastPrivilege checks the Role a LiveChat renders for its runtime:
 // list and watch (what its one-name informers send) on its own ConfigMap and on exactly
 // the Secrets the configuration names; list (by name) and patch status on exactly its
-// messenger Channels, whose Connected condition it writes; and nothing else. test/e2e runs a runtime under
+// messenger Channels, whose Connected condition it writes, and on exactly its
+// NotificationPolicies, whose delivery counts it writes; and nothing else. test/e2e runs a runtime under
 // the rendered Role, so a rule it needs cannot go missing either.
 func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 	in := config.Gather(runtimeObjects(samples(t, "ns")), "ns")[0]
@@ -199,6 +200,8 @@ func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 	messengers.Channels = []config.Channel{{Name: "tg", Type: config.ChannelTelegram}, {Name: "wa", Type: config.ChannelWhatsApp},
 		{Name: "widget", Type: config.ChannelWebWidget}, {Name: "sms", Type: config.ChannelSMS},
 		{Name: "fb", Type: config.ChannelFacebookMessenger}, {Name: "staff", Type: config.ChannelInternal}}
+	withPolicies := *bareCfg
+	withPolicies.Policies = []config.Policy{{Name: "urgent"}, {Name: "digest"}}
 	cases := []struct {
 		name string
 		lc   *chatv1alpha1.LiveChat
@@ -209,7 +212,9 @@ func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 			"list /configmaps [support-config]",
 			"list /secrets [smtp-credentials support-operator-tokens telegram-bot twilio webhook-signing]",
 			"list chat.switchboard.dev/channels [telegram]",
+			"list chat.switchboard.dev/notificationpolicies [support-notifications]",
 			"patch chat.switchboard.dev/channels/status [telegram]",
+			"patch chat.switchboard.dev/notificationpolicies/status [support-notifications]",
 			"watch /configmaps [support-config]",
 			"watch /secrets [smtp-credentials support-operator-tokens telegram-bot twilio webhook-signing]",
 		}},
@@ -221,6 +226,12 @@ func TestRuntimeRoleIsLeastPrivilege(t *testing.T) {
 			"list /configmaps [bare-config]",
 			"list chat.switchboard.dev/channels [fb sms tg wa]",
 			"patch chat.switchboard.dev/channels/status [fb sms tg wa]",
+			"watch /configmaps [bare-config]",
+		}},
+		{"every policy gets its delivery status", bare, &withPolicies, []string{
+			"list /configmaps [bare-config]",
+			"list chat.switchboard.dev/notificationpolicies [digest urgent]",
+			"patch chat.switchboard.dev/notificationpolicies/status [digest urgent]",
 			"watch /configmaps [bare-config]",
 		}},
 	}

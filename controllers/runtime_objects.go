@@ -123,8 +123,8 @@ func replicas(lc *chatv1alpha1.LiveChat) int32 {
 // runtimeRules is least privilege: the runtime watches its own ConfigMap and exactly
 // the Secrets its configuration names, each with an informer limited to that one name,
 // which lists and watches and never gets; and it writes the Connected condition and
-// webhookURL of exactly its messenger Channels (runtime/kubestatus), reading each first
-// with a list by name. An empty resourceNames would mean "all", so a rule with no names
+// webhookURL of exactly its messenger Channels, and the delivery counts of exactly its
+// NotificationPolicies (runtime/kubestatus), reading each first with a list by name. An empty resourceNames would mean "all", so a rule with no names
 // is left out rather than written empty. The operator holds every verb it grants here,
 // as RBAC requires.
 func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConfiguration {
@@ -146,7 +146,24 @@ func runtimeRules(lc string, cfg *config.Config) []*rbacv1ac.PolicyRuleApplyConf
 			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("channels").WithResourceNames(names...).WithVerbs("list"),
 			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("channels/status").WithResourceNames(names...).WithVerbs("patch"))
 	}
+	if names := policies(cfg); len(names) > 0 {
+		group := chatv1alpha1.GroupVersion.Group
+		rules = append(rules,
+			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("notificationpolicies").WithResourceNames(names...).WithVerbs("list"),
+			rbacv1ac.PolicyRule().WithAPIGroups(group).WithResources("notificationpolicies/status").WithResourceNames(names...).WithVerbs("patch"))
+	}
 	return rules
+}
+
+// policies names, sorted, the LiveChat's NotificationPolicies, whose delivery counts
+// the runtime writes.
+func policies(cfg *config.Config) []string {
+	var names []string
+	for _, p := range cfg.Policies {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // messengerChannels names, sorted, the channels whose connection to a provider the

@@ -29,3 +29,6 @@ func RaceWrites(ctx context.Context, cfg *rest.Config, namespace string, s chann
 	first = a.write(ctx, s, start)
 	return first, second
 }
+
+// Sync runs one round of the policy writer: read the store, write what changed.
+func (w *PolicyWriter) Sync(ctx context.Context) int { return w.sync(ctx) }

@@ -17,3 +17,13 @@ func ForSource(src source.Source, log *slog.Logger) (*ChannelWriter, error) {
 	}
 	return NewChannelWriter(k.Config, k.Namespace, log)
 }
+
+// PolicyWriterForSource returns the writer of the NotificationPolicies a runtime
+// serves when its configuration comes from the cluster, and nil otherwise.
+func PolicyWriterForSource(src source.Source, tallies Tallies, policies func() []string, log *slog.Logger) (*PolicyWriter, error) {
+	k, ok := src.(*source.Kube)
+	if !ok || k.Config == nil {
+		return nil, nil
+	}
+	return NewPolicyWriter(k.Config, k.Namespace, tallies, policies, log)
+}

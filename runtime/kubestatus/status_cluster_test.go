@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
@@ -273,14 +274,20 @@ func TestReplicasWriteOnce(t *testing.T) {
 // watchChanges counts the modifications of the telegram Channel after resourceVersion.
 func watchChanges(t *testing.T, ns, resourceVersion string) func() int {
 	t.Helper()
+	return watchResource(t, kubestatus.ChannelsResource, ns, "telegram", resourceVersion)
+}
+
+// watchResource counts the modifications of one object after resourceVersion.
+func watchResource(t *testing.T, res schema.GroupVersionResource, ns, name, resourceVersion string) func() int {
+	t.Helper()
 	dc, err := dynamic.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w, err := dc.Resource(kubestatus.ChannelsResource).Namespace(ns).Watch(ctx, metav1.ListOptions{
-		FieldSelector: "metadata.name=telegram", ResourceVersion: resourceVersion})
+	w, err := dc.Resource(res).Namespace(ns).Watch(ctx, metav1.ListOptions{
+		FieldSelector: "metadata.name=" + name, ResourceVersion: resourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}

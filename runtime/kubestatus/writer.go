@@ -178,12 +178,14 @@ func (w *ChannelWriter) done(name string, version uint64, err error) {
 
 // backoff is the delay before retry n (1, 2, ...): doubling from minBackoff up to
 // maxBackoff, less up to a fifth at random so replicas do not retry in step.
-func (w *ChannelWriter) backoff(n int) time.Duration {
-	d := w.minBackoff
-	for i := 1; i < n && d < w.maxBackoff; i++ {
+func (w *ChannelWriter) backoff(n int) time.Duration { return backoffOf(w.minBackoff, w.maxBackoff, n) }
+
+func backoffOf(minB, maxB time.Duration, n int) time.Duration {
+	d := minB
+	for i := 1; i < n && d < maxB; i++ {
 		d *= 2
 	}
-	d = min(d, w.maxBackoff)
+	d = min(d, maxB)
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 

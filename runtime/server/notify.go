@@ -74,3 +74,16 @@ func (m messengerProvider) Deliver(ctx context.Context, d notify.Delivery) error
 	}
 	return err
 }
+
+// policyNames names the NotificationPolicies of the configuration in force.
+func policyNames(engine *chat.Engine) []string {
+	cfg, _ := engine.Config()
+	if cfg == nil {
+		return nil
+	}
+	names := make([]string, 0, len(cfg.Policies))
+	for _, p := range cfg.Policies {
+		names = append(names, p.Name)
+	}
+	return names
+}
