@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/media"
+	"github.com/switchboard-chat/switchboard/runtime/processmsg"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 	conns    connections
 	// mediaKeys signs and checks the public URLs of files (attachments.go).
 	mediaKeys *media.KeySource
+	// processes serves the process-message API; nil when it is off.
+	processes *processmsg.Service
 	// guard slows down whoever guesses credentials; trustedProxies may say, in
 	// X-Forwarded-For, which address a request comes from.
 	guard          *authGuard
@@ -79,6 +82,9 @@ type Options struct {
 	Web http.Handler
 	// Webhooks serves messenger providers' webhooks at /webhooks/{channel}, when set.
 	Webhooks http.Handler
+	// ProcessMessages serves the API business processes write to clients with, when
+	// set (processmessages.go).
+	ProcessMessages *processmsg.Service
 	// Limits; zero means the default.
 	Limits Limits
 }
@@ -102,7 +108,7 @@ type Limits struct {
 
 // New returns the API server.
 func New(o Options) *Server {
-	s := &Server{engine: o.Engine, verifier: o.Verifier, log: o.Log, metrics: o.Metrics, status: o.Status,
+	s := &Server{engine: o.Engine, verifier: o.Verifier, log: o.Log, metrics: o.Metrics, status: o.Status, processes: o.ProcessMessages,
 		mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, MessageRate: 5, MessageBurst: 20, SendQueue: 256}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -171,6 +177,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/conversations/{id}/close", s.operator(s.closeConversation))
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
 	s.attachmentRoutes()
+	s.processMessageRoutes()
 }
 
 // ContactOnline reports whether a contact (a widget visitor, an employee on an

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/kubestatus"
 	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
+	"github.com/switchboard-chat/switchboard/runtime/processmsg"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 	"github.com/switchboard-chat/switchboard/runtime/store"
 	"github.com/switchboard-chat/switchboard/runtime/store/sqlstore"
@@ -159,11 +160,16 @@ func Run(ctx context.Context, o Options) error {
 		func(contact string) bool { return apiServer != nil && apiServer.ContactOnline(contact) }, log.With("component", "notify"))
 	notices.deliverer.Instrument(reg)
 	reg.MustRegister(dispatch.BacklogCollector{Store: st})
+	processes := processmsg.New(processmsg.Options{Store: st, Engine: engine, Channels: messengers,
+		Secret: func(name, key string) []byte { return (*secrets.Load())(name, key) }, Log: log.With("component", "processmsg")})
 	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"),
-		OnFailed: func(j store.Job) { messengers.Failed(j); notices.deliverer.Failed(j) }})
+		OnFailed: func(j store.Job) { messengers.Failed(j); notices.deliverer.Failed(j); processes.Failed(j) }})
 	err = messengers.Register(sends)
 	if err == nil {
 		err = notices.register(sends)
+	}
+	if err == nil {
+		err = processes.Register(sends)
 	}
 	if err != nil {
 		messengers.Close()
@@ -208,7 +214,7 @@ func Run(ctx context.Context, o Options) error {
 	applySnapshot(first)
 
 	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg), Ready: st.CanCommit,
-		Status: rt.status, Web: web.Handler(), Webhooks: messengers, Limits: o.Limits})
+		Status: rt.status, Web: web.Handler(), Webhooks: messengers, ProcessMessages: processes, Limits: o.Limits})
 	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {
@@ -257,7 +263,7 @@ loop:
 			break loop
 		}
 	}
-	shutdownInOrder(log, httpSrv, apiServer, sends, notices, messengers, engine, st)
+	shutdownInOrder(log, httpSrv, apiServer, sends, notices, processes, messengers, engine, st)
 	_ = metricsSrv.Close()
 	return runErr
 }
@@ -271,7 +277,7 @@ const shutdownTimeout = 10 * time.Second
 // finish, stops polling messengers and the engine's background work, and closes the
 // store last.
 func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, sends *outbox.Outbox,
-	notices *notifications, messengers *channels.Manager, engine *chat.Engine, st store.Store) {
+	notices *notifications, processes *processmsg.Service, messengers *channels.Manager, engine *chat.Engine, st store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	httpDone := make(chan error, 1)
@@ -288,6 +294,7 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 		log.Warn("stopping the outbox: sends still in flight were cut off; they are sent again after the restart", "error", err)
 	}
 	notices.deliverer.Close()
+	processes.Close()
 	messengers.Close()
 	engine.Close()
 	if err := st.Close(); err != nil {
