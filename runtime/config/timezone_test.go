@@ -49,7 +49,7 @@ func TestAnalyticsAndChannelFieldsCompile(t *testing.T) {
 		text    string
 		problem bool
 	}{
-		{"{analytics_day}: {chats} chats, {missed_chats} missed, waits {median_wait} (p90 {p90_wait}), handled in {median_handling_time}, ratings {ratings}", false},
+		{"{analytics_day}: {chats} chats, {missed_chats} missed, waits {median_wait} (p90 {ninetieth_percentile_wait}), handled in {median_handling_time}, ratings {ratings}", false},
 		{"{channel} {channel_status}: {channel_reason}", false},
 		{"{median_waits}", true},
 		{"{channel_state}", true},
@@ -68,5 +68,15 @@ func TestAnalyticsAndChannelFieldsCompile(t *testing.T) {
 				t.Errorf("UnknownMergeField reported: %v, want %v (%+v)", found, tt.problem, problems)
 			}
 		})
+	}
+}
+
+// TestEveryMergeFieldIsOneTemplatesCanName: a field whose name the template syntax
+// does not read ({p90}: digits) would pass the compile check unseen and never render.
+func TestEveryMergeFieldIsOneTemplatesCanName(t *testing.T) {
+	for name := range config.MergeFields {
+		if got := config.TemplateFields("{" + name + "}"); len(got) != 1 || got[0] != name {
+			t.Errorf("merge field %q is not read from {%s}: name it with lowercase letters and underscores", name, name)
+		}
 	}
 }

@@ -578,6 +578,9 @@ type Jobs interface {
 type ConversationSteps struct {
 	ConversationID string
 	CreatedAt      time.Time
+	// State and BotAnswered are the conversation's now.
+	State       State
+	BotAnswered bool
 	// First is when each activity type asked for first happened in the conversation;
 	// a type that never happened is missing.
 	First map[string]time.Time

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/notify/render"
@@ -175,11 +176,16 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 	if v["livechat"] == "" {
 		v["livechat"] = cfg.LiveChat.Name
 	}
-	if ev.Type == "DeliveryFailed" {
+	switch ev.Type {
+	case "DeliveryFailed":
 		var f failure
 		if json.Unmarshal([]byte(ev.Detail), &f) == nil {
 			v["error"], v["message"] = f.Error, ""
 		}
+	case string(chatv1alpha1.EventDailyAnalytics):
+		analyticsValues(v, ev.Detail)
+	case string(chatv1alpha1.EventChannelChanged):
+		channelValues(cfg, v, ev.Detail)
 	}
 	link := ""
 	if ev.ConversationID != "" && cfg.LiveChat.PublicURL != "" && !p.Delivery.Recipient.Visitor {

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
+	"github.com/switchboard-chat/switchboard/runtime/channelevents"
 	"github.com/switchboard-chat/switchboard/runtime/config"
 	"github.com/switchboard-chat/switchboard/runtime/notify/rules"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -180,6 +182,12 @@ func (d *Dispatcher) plan(ctx context.Context, cfg *config.Config, ev store.Even
 	}
 	re := rules.Event{ID: strconv.FormatInt(ev.ID, 10), Type: config.EventType(ev.Type), At: ev.CreatedAt,
 		Operator: ev.Operator, Message: ev.Detail}
+	if ev.Type == string(chatv1alpha1.EventChannelChanged) {
+		var c channelevents.Change
+		if json.Unmarshal([]byte(ev.Detail), &c) == nil {
+			re.Channel, re.Message = c.Channel, ""
+		}
+	}
 	if ev.ConversationID != "" {
 		conv, err := d.opts.Store.Conversation(ctx, ev.ConversationID)
 		switch {

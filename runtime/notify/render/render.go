@@ -71,6 +71,12 @@ func Builtin(event config.EventType) config.Template {
 		subject, text = "{event}: {operator_name}", "{operator_name}: {event} at {time}"
 	case "DeliveryFailed":
 		subject, text = "A notification could not be delivered", "A notification about conversation {conversation_id} failed: {error}"
+	case "DailyAnalytics":
+		subject = "{livechat} on {analytics_day}: {chats} chats, {missed_chats} missed"
+		text = "{livechat} on {analytics_day}\nChats: {chats}\nMissed chats: {missed_chats}\nMedian wait: {median_wait} (90% within {ninetieth_percentile_wait})\n" +
+			"Median handling time: {median_handling_time}"
+	case "ChannelChanged":
+		subject, text = "Channel {channel} {channel_status}", "Channel {channel} of {livechat} was {channel_status} at {time}.\n{channel_reason}"
 	}
 	return config.Template{Name: "", Subject: subject, Text: text, Fields: config.TemplateFields(subject, text)}
 }

@@ -34,6 +34,9 @@ type Event struct {
 	Operator string
 	// Message is the triggering message's text.
 	Message string
+	// Channel is the channel the event is about when it is about no conversation
+	// (ChannelChanged).
+	Channel string
 }
 
 // State is what the rules ask of the world now.
@@ -124,7 +127,7 @@ func (p *planner) rule(pol *config.Policy, r *config.Rule) []Delivery {
 		return nil
 	case len(r.When.Queues) > 0 && (c == nil || !slices.Contains(r.When.Queues, c.Queue)):
 		return nil
-	case len(r.When.Channels) > 0 && (c == nil || !slices.Contains(r.When.Channels, c.Channel)):
+	case len(r.When.Channels) > 0 && !slices.Contains(r.When.Channels, p.channel()):
 		return nil
 	}
 	recipients := p.recipients(r.Recipients)
@@ -210,6 +213,14 @@ func reachable(rc Recipient, kind config.DeliveryKind) bool {
 		return rc.Visitor
 	}
 	return false
+}
+
+// channel is the channel the event is about: its conversation's, or its own.
+func (p *planner) channel() string {
+	if p.ev.Conversation != nil {
+		return p.ev.Conversation.Channel
+	}
+	return p.ev.Channel
 }
 
 func (p *planner) contactID() string {

@@ -215,9 +215,10 @@ func TestConversationSteps(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []store.ConversationSteps{
-				{ConversationID: "a", CreatedAt: start, First: map[string]time.Time{"ChatStarted": start,
+				{ConversationID: "a", CreatedAt: start, State: store.StateQueued, First: map[string]time.Time{"ChatStarted": start,
 					"ChatAccepted": start.Add(30 * time.Second), "ChatFinished": start.Add(150 * time.Second)}},
-				{ConversationID: "b", CreatedAt: start.Add(150 * time.Second), First: map[string]time.Time{"ChatStarted": start.Add(150 * time.Second)}},
+				{ConversationID: "b", CreatedAt: start.Add(150 * time.Second), State: store.StateQueued,
+					First: map[string]time.Time{"ChatStarted": start.Add(150 * time.Second)}},
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("steps\n got %+v\nwant %+v", got, want)
