@@ -38,7 +38,7 @@ func TestCompute(t *testing.T) {
 			// The bot's chat, handed over: the wait starts at the handover.
 			chat(store.StateClosed, map[string]float64{"ChatStarted": 50, "BotHandedOver": 55, "ChatAccepted": 57, "ChatFinished": 60}),
 			{State: store.StateClosed, BotAnswered: true, First: map[string]time.Time{"ChatStarted": at(70), "ChatFinished": at(72)}}, // the bot's alone
-			{State: store.StateBot, First: map[string]time.Time{"ChatStarted": at(80)}},                                              // still with the bot
+			{State: store.StateBot, First: map[string]time.Time{"ChatStarted": at(80)}},                                               // still with the bot
 		},
 			// Waits of the live chats taken: 1, 3, 2 minutes; handling 10, 5, 3 minutes.
 			`{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":8,"missedChats":2,"medianWaitSeconds":120,"p90WaitSeconds":180,"medianHandlingSeconds":300}`},
