@@ -33,11 +33,10 @@ func SendKind(t config.ChannelType) string { return kindSendPrefix + strings.ToL
 
 const kindSendLive = kindSendPrefix + "live"
 
-func writeKey(id string) string            { return KindWrite + "/" + id }
-func sendKey(id string, n int) string      { return kindSendPrefix + id + "/" + strconv.Itoa(n) }
-func callbackKey(id string) string         { return KindCallback + "/" + id }
-func isSendKind(kind string) bool          { return strings.HasPrefix(kind, kindSendPrefix) }
-func sendKindOf(ch *config.Channel) string { return SendKind(ch.Type) }
+func writeKey(id string) string       { return KindWrite + "/" + id }
+func sendKey(id string, n int) string { return kindSendPrefix + id + "/" + strconv.Itoa(n) }
+func callbackKey(id string) string    { return KindCallback + "/" + id }
+func isSendKind(kind string) bool     { return strings.HasPrefix(kind, kindSendPrefix) }
 
 // Register registers the service's kinds with the outbox, before it starts. The
 // attempts and delays are each message's own (the jobs' MaxAttempts, RetryAfter).
@@ -94,7 +93,7 @@ func (s *Service) write(ctx context.Context, job store.Job) error {
 		n := len(sends)
 		kind := kindSendLive
 		if ch := channel(cfg, c.Channel); ch != nil && s.opts.Channels.Messenger(ch.Type) {
-			kind = sendKindOf(ch)
+			kind = SendKind(ch.Type)
 		}
 		p, _ := json.Marshal(sendPayload{ID: rec.ID, N: n, ConversationID: c.ID, Channel: c.Channel, ContactID: c.ContactID,
 			Text: rec.Text, DelayMs: rec.DelayMs})
