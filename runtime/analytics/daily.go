@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -63,7 +64,7 @@ func (d *Daily) Start() {
 		ticker := time.NewTicker(d.opts.Interval)
 		defer ticker.Stop()
 		for {
-			if _, err := d.Step(ctx); err != nil && ctx.Err() == nil {
+			if _, err := d.Step(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrStoreClosed) {
 				d.opts.Log.Warn("recording the daily analytics; trying again", "error", err)
 			}
 			select {

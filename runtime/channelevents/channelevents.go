@@ -9,6 +9,7 @@ package channelevents
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -158,6 +159,9 @@ func (r *Recorder) flush(ctx context.Context) bool {
 		value := c.Status == Activated || c.Status == Connected
 		_, err = r.st.SetChannelFlag(ctx, f.channel, f.flag, value, store.Event{Type: string(chatv1alpha1.EventChannelChanged),
 			Detail: string(detail)})
+		if errors.Is(err, store.ErrStoreClosed) {
+			return true // the runtime is stopping
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.Warn("recording a channel's change; trying again", "channel", f.channel, "error", err)

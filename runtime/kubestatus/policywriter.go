@@ -2,10 +2,13 @@ package kubestatus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
 // Policy status timing: the store is read every policyInterval, and a policy whose
@@ -80,7 +83,7 @@ func (w *PolicyWriter) sync(ctx context.Context) int {
 	tallies, err := w.tallies(rctx)
 	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, store.ErrStoreClosed) {
 			w.log.Warn("reading the notification policies' deliveries", "error", err)
 		}
 		return 0

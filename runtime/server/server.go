@@ -19,8 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-chat/switchboard/runtime/analytics"
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/channelevents"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
 	"github.com/switchboard-chat/switchboard/runtime/config"
@@ -145,9 +147,12 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("writing channel status to the cluster: %w", err)
 	}
 	go statusWriter.Run(ctx) // nil outside a cluster: returns at once
-	onStatus := statusWriter.Set
+	// A channel switched on or off, or connected or not, is a ChannelChanged event.
+	channelChanges := channelevents.New(st, log.With("component", "channelevents"))
+	go channelChanges.Run(ctx)
+	onStatus := func(s channels.Status) { statusWriter.Set(s); channelChanges.Status(s) }
 	if o.OnChannelStatus != nil {
-		onStatus = func(s channels.Status) { statusWriter.Set(s); o.OnChannelStatus(s) }
+		onStatus = func(s channels.Status) { statusWriter.Set(s); channelChanges.Status(s); o.OnChannelStatus(s) }
 	}
 	var messengers *channels.Manager
 	engine := chat.New(st, hub.New(), first.Config, chat.Options{Now: o.Now, Metrics: chat.NewMetrics(reg), Log: log,
@@ -160,6 +165,16 @@ func Run(ctx context.Context, o Options) error {
 		func(contact string) bool { return apiServer != nil && apiServer.ContactOnline(contact) }, log.With("component", "notify"))
 	notices.deliverer.Instrument(reg)
 	reg.MustRegister(dispatch.BacklogCollector{Store: st})
+	// In a cluster the runtime writes each NotificationPolicy's delivery counts.
+	policyWriter, err := kubestatus.PolicyWriterForSource(o.Source, func(ctx context.Context) (map[string]store.Tally, error) {
+		return dispatch.Tallies(ctx, st)
+	}, func() []string { return policyNames(engine) }, log.With("component", "kubestatus"))
+	if err != nil {
+		engine.Close()
+		_ = st.Close()
+		return fmt.Errorf("writing notification policy status to the cluster: %w", err)
+	}
+	go policyWriter.Run(ctx) // nil outside a cluster: returns at once
 	processes := processmsg.New(processmsg.Options{Store: st, Engine: engine, Channels: messengers,
 		Secret: func(name, key string) []byte { return (*secrets.Load())(name, key) }, Log: log.With("component", "processmsg")})
 	sends := outbox.New(st, outbox.Options{Metrics: reg, Log: log.With("component", "outbox"),
@@ -195,6 +210,7 @@ func Run(ctx context.Context, o Options) error {
 		secret := s.Secret
 		secrets.Store(&secret)
 		messengers.Apply(ctx, s.Config, s.Secret)
+		channelChanges.Configured(s.Config)
 		for _, problem := range tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret]) {
 			log.Warn("an operator token is refused", "secret", s.Config.LiveChat.AgentAuth.TokensSecret, "problem", problem)
 		}
@@ -237,6 +253,9 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
 	sends.Start()
 	notices.dispatcher.Start()
+	daily := analytics.New(analytics.Options{Store: st, Config: func() *config.Config { c, _ := engine.Config(); return c }, Now: o.Now,
+		Log: log.With("component", "analytics")})
+	daily.Start()
 	log.Info("runtime serving", "http", httpLn.Addr().String(), "metrics", metricsLn.Addr().String(),
 		"livechat", first.Config.LiveChat.Name, "storage", first.Config.LiveChat.Storage.Driver)
 	if o.Ready != nil {
@@ -263,6 +282,7 @@ loop:
 			break loop
 		}
 	}
+	daily.Close()
 	shutdownInOrder(log, httpSrv, apiServer, sends, notices, processes, messengers, engine, st)
 	_ = metricsSrv.Close()
 	return runErr
