@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/config"
 )
@@ -56,4 +57,40 @@ func envSecrets(cfg *config.Config, into map[string]map[string][]byte) {
 func envName(secret, key string) string {
 	r := strings.NewReplacer("-", "_", ".", "_")
 	return "SWITCHBOARD_SECRET_" + strings.ToUpper(r.Replace(secret)) + "_" + strings.ToUpper(r.Replace(key))
+}
+
+// Reporter is a Source that reports how its reloads went: the manifest files, whose
+// edits a runtime refuses itself. In a cluster the operator reports on the objects.
+type Reporter interface {
+	Reloads() ReloadReport
+}
+
+// ReloadReport is what /status shows of the reloads.
+type ReloadReport struct {
+	// HeldBack are the objects served in their last good version because their
+	// current one fails.
+	HeldBack []ObjectProblems `json:"heldBack,omitempty"`
+	// LastRefused is the last reload that refused anything; nil when none has.
+	LastRefused *RefusedReload `json:"lastRefusedReload,omitempty"`
+}
+
+// RefusedReload is one reload that refused an object, or all of the files.
+type RefusedReload struct {
+	At time.Time `json:"at"`
+	// Error is why none of the files could be used; the configuration in force stays.
+	Error string `json:"error,omitempty"`
+	// Objects are those with problems.
+	Objects []ObjectProblems `json:"objects,omitempty"`
+}
+
+// ObjectProblems are the problems of one object.
+type ObjectProblems struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// File is where the object is, relative to the manifest directory.
+	File string `json:"file,omitempty"`
+	// ServingLastGood is true when its last good version is served instead; false
+	// when it is served as far as it compiles (a channel that cannot work: not at all).
+	ServingLastGood bool     `json:"servingLastGood"`
+	Problems        []string `json:"problems"`
 }
