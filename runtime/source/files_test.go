@@ -130,8 +130,10 @@ func TestFilesKeepTheLastGoodVersionOfARefusedEdit(t *testing.T) {
 			},
 		},
 		{
-			name:     "a queue with an accept timeout under the minimum keeps serving",
-			change:   func(t *testing.T, dir string) { edit(t, dir, "chatqueues.yaml", "acceptTimeout: 2m", "acceptTimeout: 6s") },
+			name: "a queue with an accept timeout under the minimum keeps serving",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "chatqueues.yaml", "acceptTimeout: 2m", "acceptTimeout: 6s")
+			},
 			heldBack: "ChatQueue/first-line", file: "chatqueues.yaml", problem: "must be between 10s and 24h",
 			check: func(t *testing.T, cfg *config.Config) {
 				if q := queue(cfg, "first-line"); q == nil || q.AcceptTimeout.Duration != 2*time.Minute {
@@ -140,8 +142,10 @@ func TestFilesKeepTheLastGoodVersionOfARefusedEdit(t *testing.T) {
 			},
 		},
 		{
-			name:     "a group with one invalid email keeps every member",
-			change:   func(t *testing.T, dir string) { edit(t, dir, "operatorgroups.yaml", "alice@example.com", "alice at example") },
+			name: "a group with one invalid email keeps every member",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "operatorgroups.yaml", "alice@example.com", "alice at example")
+			},
 			heldBack: "OperatorGroup/first-line", file: "operatorgroups.yaml", problem: "spec.members[0].email",
 			check: func(t *testing.T, cfg *config.Config) {
 				if q := queue(cfg, "first-line"); q == nil || len(q.Operators) != 3 {
