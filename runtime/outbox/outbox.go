@@ -146,6 +146,11 @@ type Outbox struct {
 	completerDone         chan struct{}
 	startOnce, closeOnce  sync.Once
 	started               atomic.Bool
+
+	// Jobs taken as they are enqueued (take.go).
+	stopTaking func()
+	takeMu     sync.RWMutex
+	takeClosed bool
 }
 
 // New returns an outbox on st. Register kinds with Handle, then Start it.
@@ -208,6 +213,7 @@ func (o *Outbox) Start() {
 			}
 		})
 		go o.completeLoop()
+		o.takeOnEnqueue()
 		o.loops.Add(2)
 		go o.claimLoop()
 		go o.maintain()
@@ -225,6 +231,7 @@ func (o *Outbox) Close(ctx context.Context) error {
 		}
 		o.unsubscribe()
 		o.stopClaims()
+		o.stopTakingJobs()
 		o.loops.Wait()
 		sent := make(chan struct{})
 		go func() { o.runs.Wait(); close(sent) }()

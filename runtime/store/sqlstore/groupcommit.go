@@ -125,6 +125,16 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 		}
 		return
 	}
+	// Jobs the outbox took as they were inserted go to it once committed, and are
+	// given back when their write or the transaction fails (outbox_claim.go).
+	committed := false
+	defer func() {
+		if committed {
+			db.handClaims()
+		} else {
+			db.dropClaims(0)
+		}
+	}()
 	ctx := context.Background()
 	// One savepoint name for every write: they nest nothing, so the three statements
 	// are the same each time and stay prepared.
@@ -138,8 +148,10 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 			w.err = err
 			continue
 		}
+		mark := db.claimMark()
 		if err := w.fn(tx); err != nil {
 			w.err = err
+			db.dropClaims(mark)
 			if _, rerr := rollback.exec(ctx); rerr != nil {
 				// The transaction is unusable: fail everyone.
 				_ = tx.Rollback()
@@ -171,6 +183,7 @@ func (g *groupCommit) commit(batch []*groupWrite) {
 		}
 		return
 	}
+	committed = true
 	if db.ckpt != nil {
 		db.ckpt.committed()
 	}

@@ -103,6 +103,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 	}
 	now := db.now()
 	insert := db.stmt(ctx, tx, insertJobQuery)
+	claim := db.claimer.Load()
 	n := 0
 	for _, j := range jobs {
 		if j.RunAt.IsZero() {
@@ -114,6 +115,16 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 		var msgID any
 		if j.MessageID != 0 {
 			msgID = j.MessageID
+		}
+		if claim != nil && claim.kinds[j.Kind] && !j.RunAt.After(now) && claim.admit() {
+			added, err := db.insertClaimed(ctx, tx, claim, j, msgID, now)
+			if err != nil {
+				return n, err
+			}
+			if added {
+				n++
+			}
+			continue
 		}
 		var id int64
 		err := insert.queryRow(ctx, j.Kind, j.Key, j.Limiter, j.IdempotencyKey, string(j.Payload), msgID, j.MaxAttempts, j.Key,

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,7 +43,12 @@ type DB struct {
 	// group batches SQLite's writes into shared transactions, in order; nil on PostgreSQL.
 	group *groupCommit
 	// ckpt checkpoints the write-ahead log (SQLite).
-	ckpt      *checkpointer
+	ckpt *checkpointer
+	// claimer is the outbox that takes jobs as they are enqueued (SQLite); claimed
+	// holds the jobs it took in the transaction being written, touched only by the
+	// group commit's goroutine (outbox_claim.go).
+	claimer   atomic.Pointer[enqueueClaim]
+	claimed   []claimedJob
 	closeOnce sync.Once
 
 	subsMu sync.Mutex
