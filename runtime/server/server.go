@@ -69,6 +69,9 @@ type Runtime struct {
 	problems  int
 	restart   string
 	channels  func() []channels.Status
+	// reloads reports the standalone source's reloads; nil in a cluster, where the
+	// operator reports on the objects themselves.
+	reloads func() source.ReloadReport
 }
 
 // Status is the body of GET /status.
@@ -81,6 +84,9 @@ type Status struct {
 	RestartNeeded  string    `json:"restartNeeded,omitempty"`
 	// Channels are the messenger channels' connections.
 	Channels []channels.Status `json:"channels"`
+	// HeldBack and LastRefusedReload: standalone, the objects served in their last
+	// good version and the last reload that refused anything.
+	source.ReloadReport
 }
 
 func (rt *Runtime) status() any {
@@ -91,6 +97,9 @@ func (rt *Runtime) status() any {
 	if rt.channels != nil {
 		st.Channels = rt.channels()
 		slices.SortFunc(st.Channels, func(a, b channels.Status) int { return strings.Compare(a.Channel, b.Channel) })
+	}
+	if rt.reloads != nil {
+		st.ReloadReport = rt.reloads()
 	}
 	return st
 }
@@ -197,6 +206,9 @@ func Run(ctx context.Context, o Options) error {
 	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
 	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver, channels: messengers.Statuses}
+	if r, ok := o.Source.(source.Reporter); ok {
+		rt.reloads = r.Reloads
+	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_runtime_config_info",
 		Help: "The configuration revision the runtime applies (value 1)."}, []string{"revision"})
 	reg.MustRegister(info)
