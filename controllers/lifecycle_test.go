@@ -322,10 +322,12 @@ func TestRenderedChildren(t *testing.T) {
 
 	role := get(t, ns, controllers.RuntimeName("support"), &rbacv1.Role{}).(*rbacv1.Role)
 	want := map[string][]string{
-		"configmaps":      {"support-config"},
-		"secrets":         {"smtp-credentials", "support-operator-tokens", "telegram-bot", "twilio", "webhook-signing"},
-		"channels":        {"telegram"},
-		"channels/status": {"telegram"},
+		"configmaps":                  {"support-config"},
+		"secrets":                     {"smtp-credentials", "support-operator-tokens", "telegram-bot", "twilio", "webhook-signing"},
+		"channels":                    {"telegram"},
+		"channels/status":             {"telegram"},
+		"notificationpolicies":        {"support-notifications"},
+		"notificationpolicies/status": {"support-notifications"},
 	}
 	for _, r := range role.Rules {
 		if len(r.ResourceNames) == 0 {

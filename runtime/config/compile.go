@@ -146,6 +146,9 @@ func (c *compiler) compileLiveChat() {
 		Attachments: attachments(s.Attachments),
 		TimeZone:    s.TimeZone,
 	}
+	if out.TimeZone == "" {
+		out.TimeZone = DefaultTimeZone // the CRD's default, for manifests read without the API server
+	}
 	if out.SimultaneousChats == 0 {
 		out.SimultaneousChats = DefaultSimultaneousChats
 	}

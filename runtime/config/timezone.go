@@ -8,6 +8,9 @@ import (
 	_ "time/tzdata"
 )
 
+// DefaultTimeZone is a LiveChat's time zone when it names none.
+const DefaultTimeZone = "UTC"
+
 // Location is the time zone of a LiveChat's days: UTC when name is empty.
 func Location(name string) (*time.Location, error) {
 	switch name {
