@@ -286,6 +286,29 @@ type ConversationFilter struct {
 	Operator  string
 	ContactID string
 	Limit     int
+	// After, when set, lists only the conversations past this place in the order:
+	// the cursor of the next page.
+	After *ConversationKey
+}
+
+// ConversationKey is a conversation's place in the order Conversations lists them:
+// by when it was queued (when it started, if never), then when it started, then id.
+// A conversation's place only ever moves later (a re-queue), and a new one's comes
+// after every existing one, so paging by it misses no conversation that matches
+// throughout; one re-queued after its page was read is listed again.
+type ConversationKey struct {
+	At        time.Time
+	CreatedAt time.Time
+	ID        string
+}
+
+// Key is the conversation's place in the order Conversations lists them.
+func (c Conversation) Key() ConversationKey {
+	at := c.CreatedAt
+	if c.QueuedAt != nil {
+		at = *c.QueuedAt
+	}
+	return ConversationKey{At: at, CreatedAt: c.CreatedAt, ID: c.ID}
 }
 
 // Transition is a conditional change of a conversation: it applies only if the
@@ -329,6 +352,7 @@ type Store interface {
 	// already.
 	CreateConversation(ctx context.Context, c Conversation, a Activity, events ...Event) (Conversation, error)
 	Conversation(ctx context.Context, id string) (Conversation, error)
+	// Conversations lists the conversations f selects in the order of ConversationKey.
 	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
 	// CountByState counts conversations by state.
 	CountByState(ctx context.Context) (map[State]int, error)

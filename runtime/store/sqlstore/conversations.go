@@ -116,8 +116,8 @@ func (db *DB) Conversation(ctx context.Context, id string) (_ store.Conversation
 	return scanConversation(db.readQueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
 }
 
-// Conversations implements store.Store. Open conversations come first in the order
-// they were queued; the rest newest first.
+// Conversations implements store.Store, in the order of store.ConversationKey:
+// oldest queued first.
 func (db *DB) Conversations(ctx context.Context, f store.ConversationFilter) (_ []store.Conversation, err error) {
 	defer db.timed("list_conversations")(&err)
 	var where []string
@@ -144,6 +144,10 @@ func (db *DB) Conversations(ctx context.Context, f store.ConversationFilter) (_ 
 	if f.ContactID != "" {
 		where = append(where, "contact_id = ?")
 		args = append(args, f.ContactID)
+	}
+	if k := f.After; k != nil {
+		where = append(where, "(COALESCE(queued_at, created_at), created_at, id) > (?, ?, ?)")
+		args = append(args, ms(k.At), ms(k.CreatedAt), k.ID)
 	}
 	query := `SELECT ` + conversationColumns + ` FROM conversations`
 	if len(where) > 0 {

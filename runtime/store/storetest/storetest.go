@@ -34,6 +34,7 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 	}{
 		{"contacts", testContacts},
 		{"conversations and filters", testConversations},
+		{"conversations page by cursor", testPaging},
 		{"transitions are compare-and-swap", testTransitions},
 		{"concurrent takes: exactly one wins", testConcurrentTakes},
 		{"messages get sequence numbers", testMessages},
