@@ -135,7 +135,8 @@ func TestRuntimeInACluster(t *testing.T) {
 
 // runtimeRBAC asks the API server what the runtime's ServiceAccount may do under the
 // Role and RoleBinding the operator rendered: list and watch its ConfigMap and the
-// Secrets its configuration names, which is what its informers send, and nothing else.
+// Secrets its configuration names, which is what its informers send, patch the status
+// of its own NotificationPolicies, and nothing else.
 func runtimeRBAC(t *testing.T, env *testenv.Env, ns string) {
 	t.Helper()
 	sa := "system:serviceaccount:" + ns + ":" + controllers.RuntimeName("support")
@@ -164,8 +165,9 @@ func runtimeRBAC(t *testing.T, env *testenv.Env, ns string) {
 		{"watch a Secret nothing names", core("watch", "secrets", "unrelated"), false},
 		{"list the Secret in another namespace", elsewhere, false},
 		{"change its ConfigMap", core("patch", "configmaps", controllers.ConfigMapName("support")), false},
-		{"patch a Channel's status, which it does not write yet", status("channels", "website"), false},
-		{"patch a NotificationPolicy's status, which it does not write yet", status("notificationpolicies", "default"), false},
+		{"patch a web widget Channel's status, which has no connection to report", status("channels", "website"), false},
+		{"patch its NotificationPolicy's status, whose delivery counts it writes", status("notificationpolicies", "support-notifications"), true},
+		{"patch the status of a NotificationPolicy not of its LiveChat", status("notificationpolicies", "default"), false},
 	}
 	for _, c := range cases {
 		may := "may not "
