@@ -130,7 +130,7 @@ func TestLiveChatConditions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkConditions(t, liveChatConditions(7, "abc", tt.problems, rolloutOf(tt.deploy, tt.desired)), tt.wants)
+			checkConditions(t, liveChatConditions(7, "abc", tt.problems, nil, rolloutOf(tt.deploy, tt.desired)), tt.wants)
 		})
 	}
 }

@@ -61,6 +61,14 @@ func (r *dependentReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, lk.err
 	}
 	applyConditions(fields.conditions, dependentOwned, dependentConditions(obj.GetGeneration(), problems, ready))
+	held, err := heldBack(ctx, r.Client, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if held != nil {
+		applyConditions(fields.conditions, []string{chatv1alpha1.ConditionReady, chatv1alpha1.ConditionStalled},
+			servingLastGoodConditions(obj.GetGeneration(), held, problems))
+	}
 	if r.kind.usage != nil {
 		c, err := r.kind.usage(ctx, r.Client, obj)
 		if err != nil {
@@ -106,6 +114,10 @@ func (r *dependentReconciler[T]) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	for _, w := range r.kind.usedBy {
 		b = watch(b, w, handler.EnqueueRequestsFromMapFunc(r.mapReferenced))
+	}
+	// Objects with a liveChatRef may be held back at their last good generation.
+	if kind := kindOf(r.kind.newObj()); kind != "OperatorGroup" {
+		b = watchLastGood(b, kind)
 	}
 	return b.Complete(r)
 }

@@ -57,10 +57,11 @@ func (r rollout) String() string {
 	return fmt.Sprintf("%d of %d runtime replicas updated, %d available", r.updated, r.desired, r.available)
 }
 
-// liveChatConditions computes a LiveChat's conditions from its compile problems and
-// its runtime rollout: Stalled for problems a user must fix, Reconciling while the
-// runtime rolls out, Ready when both are done, Available while the runtime serves.
-func liveChatConditions(generation int64, revision string, problems config.Problems, ro rollout) []metav1.Condition {
+// liveChatConditions computes a LiveChat's conditions from its compile problems, the
+// objects served in their last good generation, and its runtime rollout: Stalled for
+// problems a user must fix, Reconciling while the runtime rolls out, Ready when both
+// are done, Available while the runtime serves.
+func liveChatConditions(generation int64, revision string, problems config.Problems, held []chatv1alpha1.HeldBackObject, ro rollout) []metav1.Condition {
 	var out []metav1.Condition
 	switch {
 	case ro.desired == 0:
@@ -74,10 +75,19 @@ func liveChatConditions(generation int64, revision string, problems config.Probl
 			"no runtime replica is available yet", generation))
 	}
 	if len(problems) > 0 {
-		msg := "the runtime serves every part that compiled; fix these to compile the rest: " + problems.Summary(maxProblemsInMessage)
+		reason, served := chatv1alpha1.ReasonCompileFailed, "every part that compiled"
+		if len(held) > 0 {
+			served += " and, in place of their current one, the last good generation of " + describeHeldBack(held)
+		}
+		for _, h := range held {
+			if h.Kind == "LiveChat" {
+				reason = chatv1alpha1.ReasonServingLastGood
+			}
+		}
+		msg := "the runtime serves " + served + "; fix these to compile the rest: " + problems.Summary(maxProblemsInMessage)
 		return append(out,
-			condition(chatv1alpha1.ConditionStalled, true, chatv1alpha1.ReasonCompileFailed, msg, generation),
-			condition(chatv1alpha1.ConditionReady, false, chatv1alpha1.ReasonCompileFailed, msg, generation))
+			condition(chatv1alpha1.ConditionStalled, true, reason, msg, generation),
+			condition(chatv1alpha1.ConditionReady, false, reason, msg, generation))
 	}
 	if ro.desired > 0 && !ro.done() {
 		msg := "rolling out the runtime: " + ro.String()

@@ -62,19 +62,29 @@ func (r *LiveChatReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		return ctrl.Result{}, nil
 	}
 
-	in, err := r.gather(ctx, lc)
+	last, err := r.lastGood(ctx, lc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in, err := r.gather(ctx, lc, last)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	start := time.Now()
-	cfg, problems := config.Compile(in)
+	compiled := config.CompileKeepingLastGood(in, nil, last)
+	cfg, problems := compiled.Config, compiled.Problems
 	r.metrics.compiled(lc, len(problems), time.Since(start))
 
-	if err := r.apply(ctx, lc, cfg); err != nil {
+	err = r.apply(ctx, servedLiveChat(lc, compiled.LiveChat), cfg)
+	if err == nil {
+		err = r.applyLastGood(ctx, lc, compiled.LastGood)
+	}
+	if err != nil {
 		applyConditions(&lc.Status.Conditions, []string{chatv1alpha1.ConditionReady, chatv1alpha1.ConditionReconciling,
 			chatv1alpha1.ConditionStalled}, applyFailedConditions(lc.Generation, err))
 		return ctrl.Result{}, err
 	}
+	lc.Status.HeldBack = heldBackStatus(compiled.LastGood)
 
 	deploy := &appsv1.Deployment{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: lc.Namespace, Name: RuntimeName(lc.Name)}, deploy); err != nil {
@@ -88,9 +98,10 @@ func (r *LiveChatReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 }
 
 // gather reads the LiveChat's namespace from the cache, and from the API the Secrets
-// that the LiveChat and its objects reference, for their key names. The lists share the
-// cache's objects (no deep copy): Compile only reads its inputs.
-func (r *LiveChatReconciler) gather(ctx context.Context, lc *chatv1alpha1.LiveChat) (config.Input, error) {
+// that the LiveChat and its objects reference, in their current or last good versions,
+// for their key names. The lists share the cache's objects (no deep copy): Compile only
+// reads its inputs.
+func (r *LiveChatReconciler) gather(ctx context.Context, lc *chatv1alpha1.LiveChat, last config.LastGood) (config.Input, error) {
 	opts := []client.ListOption{client.InNamespace(lc.Namespace), client.UnsafeDisableDeepCopy}
 	var (
 		queues   chatv1alpha1.ChatQueueList
@@ -115,6 +126,11 @@ func (r *LiveChatReconciler) gather(ctx context.Context, lc *chatv1alpha1.LiveCh
 	}
 	for i := range policies.Items {
 		referencing = append(referencing, &policies.Items[i])
+	}
+	for _, g := range last.Objects {
+		if obj, err := g.Object(lc.Namespace); err == nil && g.Kind != "OperatorGroup" {
+			referencing = append(referencing, obj.(client.Object))
+		}
 	}
 	for _, o := range referencing {
 		if liveChatOf(o) != lc.Name {
@@ -190,7 +206,7 @@ func (r *LiveChatReconciler) setStatus(lc *chatv1alpha1.LiveChat, cfg *config.Co
 	st.Endpoint = fmt.Sprintf("http://%s.%s.svc:%d", RuntimeName(lc.Name), lc.Namespace, RuntimeHTTPPort)
 	ro := rolloutOf(deploy, replicas(lc))
 	st.ReadyReplicas = ro.ready
-	applyConditions(&st.Conditions, liveChatOwned, liveChatConditions(lc.Generation, st.ConfigRevision, problems, ro))
+	applyConditions(&st.Conditions, liveChatOwned, liveChatConditions(lc.Generation, st.ConfigRevision, problems, st.HeldBack, ro))
 }
 
 // recordEvents tells users what changed, and only that: a new configuration, new

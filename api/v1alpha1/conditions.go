@@ -49,4 +49,7 @@ const (
 	ReasonDeploymentNotReady   = "DeploymentNotReady"
 	ReasonApplyFailed          = "ApplyFailed"
 	ReasonApplyRefused         = "ApplyRefused"
+	// ReasonServingLastGood: the current generation does not compile, so the runtime
+	// configuration keeps the last generation that did.
+	ReasonServingLastGood = "ServingLastGood"
 )

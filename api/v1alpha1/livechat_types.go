@@ -310,6 +310,30 @@ type LiveChatStatus struct {
 	// ReadyReplicas of the runtime.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// HeldBack lists the objects whose current generation does not compile, so the
+	// runtime configuration keeps the last generation of each that did.
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	// +optional
+	HeldBack []HeldBackObject `json:"heldBack,omitempty"`
+}
+
+// HeldBackObject is an object served in its last good generation.
+type HeldBackObject struct {
+	// Kind of the object: LiveChat, ChatQueue, Channel, OperatorGroup or NotificationPolicy.
+	// +kubebuilder:validation:MaxLength=32
+	Kind string `json:"kind"`
+	// Name of the object.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// ServedGeneration is the generation the runtime configuration holds.
+	ServedGeneration int64 `json:"servedGeneration"`
+	// Generation is the generation that does not compile.
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // LiveChat is one chat platform instance: the root that queues, channels and

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 )
@@ -250,49 +251,62 @@ func replace[T any](list []T, name string, nameOf func(*T) string, obj *T) []T {
 	return list
 }
 
-// put serves g in place of the object's current version.
-func (w *workInput) put(k objectKey, g GoodObject) error {
-	meta := metav1.ObjectMeta{Name: k.name, Generation: g.Generation}
-	if w.orig.LiveChat != nil {
-		meta.Namespace = w.orig.LiveChat.Namespace
-	}
-	switch k.kind {
+// Object rebuilds the remembered object, in namespace ns.
+func (g GoodObject) Object(ns string) (runtime.Object, error) {
+	meta := metav1.ObjectMeta{Name: g.Name, Namespace: ns, Generation: g.Generation}
+	var obj runtime.Object
+	var spec any
+	switch g.Kind {
 	case "LiveChat":
-		lc := &chatv1alpha1.LiveChat{ObjectMeta: meta}
-		if w.orig.LiveChat != nil {
-			lc.ObjectMeta = *w.orig.LiveChat.ObjectMeta.DeepCopy()
-			lc.Generation = g.Generation
-		}
-		if err := json.Unmarshal(g.Spec, &lc.Spec); err != nil {
-			return err
-		}
-		w.in.LiveChat = lc
+		o := &chatv1alpha1.LiveChat{ObjectMeta: meta}
+		obj, spec = o, &o.Spec
 	case "ChatQueue":
 		o := &chatv1alpha1.ChatQueue{ObjectMeta: meta}
-		if err := json.Unmarshal(g.Spec, &o.Spec); err != nil {
-			return err
-		}
-		w.in.Queues = replace(w.in.Queues, k.name, func(q *chatv1alpha1.ChatQueue) string { return q.Name }, o)
+		obj, spec = o, &o.Spec
 	case "Channel":
 		o := &chatv1alpha1.Channel{ObjectMeta: meta}
-		if err := json.Unmarshal(g.Spec, &o.Spec); err != nil {
-			return err
-		}
-		w.in.Channels = replace(w.in.Channels, k.name, func(c *chatv1alpha1.Channel) string { return c.Name }, o)
+		obj, spec = o, &o.Spec
 	case "OperatorGroup":
 		o := &chatv1alpha1.OperatorGroup{ObjectMeta: meta}
-		if err := json.Unmarshal(g.Spec, &o.Spec); err != nil {
-			return err
-		}
-		w.in.Groups = replace(w.in.Groups, k.name, func(g *chatv1alpha1.OperatorGroup) string { return g.Name }, o)
+		obj, spec = o, &o.Spec
 	case "NotificationPolicy":
 		o := &chatv1alpha1.NotificationPolicy{ObjectMeta: meta}
-		if err := json.Unmarshal(g.Spec, &o.Spec); err != nil {
-			return err
-		}
-		w.in.Policies = replace(w.in.Policies, k.name, func(p *chatv1alpha1.NotificationPolicy) string { return p.Name }, o)
+		obj, spec = o, &o.Spec
 	default:
-		return fmt.Errorf("unknown kind %q", k.kind)
+		return nil, fmt.Errorf("unknown kind %q", g.Kind)
+	}
+	if err := json.Unmarshal(g.Spec, spec); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", g.Kind, g.Name, err)
+	}
+	return obj, nil
+}
+
+// put serves g in place of the object's current version.
+func (w *workInput) put(k objectKey, g GoodObject) error {
+	ns := ""
+	if w.orig.LiveChat != nil {
+		ns = w.orig.LiveChat.Namespace
+	}
+	obj, err := g.Object(ns)
+	if err != nil {
+		return err
+	}
+	switch o := obj.(type) {
+	case *chatv1alpha1.LiveChat:
+		if w.orig.LiveChat != nil {
+			meta := w.orig.LiveChat.ObjectMeta.DeepCopy()
+			meta.Generation = g.Generation
+			o.ObjectMeta = *meta
+		}
+		w.in.LiveChat = o
+	case *chatv1alpha1.ChatQueue:
+		w.in.Queues = replace(w.in.Queues, k.name, func(q *chatv1alpha1.ChatQueue) string { return q.Name }, o)
+	case *chatv1alpha1.Channel:
+		w.in.Channels = replace(w.in.Channels, k.name, func(c *chatv1alpha1.Channel) string { return c.Name }, o)
+	case *chatv1alpha1.OperatorGroup:
+		w.in.Groups = replace(w.in.Groups, k.name, func(g *chatv1alpha1.OperatorGroup) string { return g.Name }, o)
+	case *chatv1alpha1.NotificationPolicy:
+		w.in.Policies = replace(w.in.Policies, k.name, func(p *chatv1alpha1.NotificationPolicy) string { return p.Name }, o)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -216,12 +215,10 @@ func problemsOf(ps config.Problems, kind, name string) config.Problems {
 }
 
 // goodLiveChat rebuilds a LiveChat from its last good version.
-func goodLiveChat(last config.LastGood, name, ns string) (*chatv1alpha1.LiveChat, error) {
+func goodLiveChat(last config.LastGood, name, ns string) (runtime.Object, error) {
 	for _, g := range last.Objects {
 		if g.Kind == "LiveChat" && g.Name == name {
-			lc := &chatv1alpha1.LiveChat{}
-			lc.Name, lc.Namespace, lc.Generation = name, ns, g.Generation
-			return lc, json.Unmarshal(g.Spec, &lc.Spec)
+			return g.Object(ns)
 		}
 	}
 	return nil, fmt.Errorf("no good version of LiveChat %q", name)
