@@ -444,6 +444,9 @@ type Events interface {
 	// transaction: ErrConflict, and nothing done, when the cursor is not at from
 	// (another replica moved it first).
 	AdvanceCursor(ctx context.Context, name string, from, to int64, jobs []Job) error
+	// PruneEvents deletes up to limit events recorded before t that every cursor has
+	// passed (all events before t when there is no cursor), oldest first.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 	// SetChannelFlag records a fact about a channel. When the channel had the flag
 	// with the other value, ev is recorded in the same transaction and changed is
 	// true; the first value recorded for a channel's flag records nothing. Of replicas

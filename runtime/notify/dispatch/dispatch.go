@@ -58,7 +58,10 @@ type Options struct {
 	// PollInterval is the longest the dispatcher goes without looking for events, in
 	// case a wake-up was missed; 5s by default.
 	PollInterval time.Duration
-	Log          *slog.Logger
+	// Retention is how long events are kept once every cursor has passed them; 7
+	// days by default. The dispatcher deletes older ones every hour.
+	Retention time.Duration
+	Log       *slog.Logger
 }
 
 // Dispatcher follows the events of one LiveChat.
@@ -79,6 +82,9 @@ func New(o Options) *Dispatcher {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
+	}
+	if o.Retention <= 0 {
+		o.Retention = 7 * 24 * time.Hour
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -118,12 +124,17 @@ func (d *Dispatcher) run(ctx context.Context) {
 	defer close(d.done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
 		case <-timer.C:
+		}
+		if now := time.Now(); now.Sub(lastPrune) >= pruneEvery {
+			lastPrune = now
+			d.Prune(ctx, now)
 		}
 		for {
 			n, err := d.Step(ctx)
@@ -138,6 +149,30 @@ func (d *Dispatcher) run(ctx context.Context) {
 			}
 		}
 		timer.Reset(d.opts.PollInterval)
+	}
+}
+
+// pruneEvery is how often the dispatcher deletes events past their retention, and
+// pruneBatch how many one transaction deletes, so pruning never holds the writer long.
+const (
+	pruneEvery = time.Hour
+	pruneBatch = 5000
+)
+
+// Prune deletes the events recorded before now minus the retention that every cursor
+// has passed.
+func (d *Dispatcher) Prune(ctx context.Context, now time.Time) {
+	for ctx.Err() == nil {
+		n, err := d.opts.Store.PruneEvents(ctx, now.Add(-d.opts.Retention), pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.opts.Log.Error("pruning old events", "error", err)
+			}
+			return
+		}
+		if n < pruneBatch {
+			return
+		}
 	}
 }
 

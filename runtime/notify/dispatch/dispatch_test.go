@@ -294,3 +294,28 @@ func TestOperatorAnswerCarriesTheirPicture(t *testing.T) {
 		t.Fatalf("deliveries %v, html %q", got, html)
 	}
 }
+
+// TestPruneKeepsWhatIsStillToDispatch: events past their retention go once
+// dispatched; what the dispatcher has not passed stays, however old.
+func TestPruneKeepsWhatIsStillToDispatch(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	conv := r.chat(t, store.StateMissed, "")
+	if err := r.st.AppendEvents(ctx, store.Event{Type: "OfflineMessage", ConversationID: conv.ID, Detail: "Is anyone there?"}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, 4)
+	r.d.Close() // the next event stays undispatched
+	if err := r.st.AppendEvents(ctx, store.Event{Type: "OfflineMessage", ConversationID: conv.ID, Detail: "Hello?"}); err != nil {
+		t.Fatal(err)
+	}
+	r.d.Prune(ctx, time.Now()) // within the retention: nothing goes
+	if evs, _ := r.st.Events(ctx, 0, 0); len(evs) != 2 {
+		t.Fatalf("%d events after pruning within the retention, want 2", len(evs))
+	}
+	r.d.Prune(ctx, time.Now().Add(8*24*time.Hour))
+	evs, _ := r.st.Events(ctx, 0, 0)
+	if len(evs) != 1 || evs[0].Detail != "Hello?" {
+		t.Fatalf("events left %v, want only the one not dispatched", evs)
+	}
+}

@@ -149,3 +149,65 @@ func TestEventsAppearInCommitOrderOnPostgres(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPruneEvents: old events go once every cursor passed them, never one a cursor
+// has still to read, nor a recent one.
+func TestPruneEvents(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := mustOpen(t, b).(eventStore)
+			record := func(n int) []int64 {
+				t.Helper()
+				for range n {
+					if err := s.AppendEvents(ctx, store.Event{Type: "DailyAnalytics"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				evs, err := s.Events(ctx, 0, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []int64
+				for _, e := range evs {
+					ids = append(ids, e.ID)
+				}
+				return ids
+			}
+			prune := func(before time.Time, limit int) int {
+				t.Helper()
+				n, err := s.PruneEvents(ctx, before, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			later, earlier := time.Now().Add(time.Hour), time.Now().Add(-time.Hour)
+			record(5)
+			if n := prune(earlier, 100); n != 0 {
+				t.Errorf("pruned %d recent events", n)
+			}
+			// No cursor: nobody reads them, age alone decides; in batches.
+			if n := prune(later, 2); n != 2 {
+				t.Errorf("pruned %d, want a batch of 2", n)
+			}
+			if n := prune(later, 100); n != 3 {
+				t.Errorf("pruned %d, want the other 3", n)
+			}
+			ids := record(4)
+			if err := s.AdvanceCursor(ctx, "notify", 0, ids[1], nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.AdvanceCursor(ctx, "other", 0, ids[2], nil); err != nil {
+				t.Fatal(err)
+			}
+			if n := prune(later, 100); n != 2 {
+				t.Errorf("pruned %d, want the 2 every cursor passed", n)
+			}
+			left, _ := s.Events(ctx, 0, 0)
+			if len(left) != 2 || left[0].ID != ids[2] {
+				t.Errorf("left %v, want the events from %d on", left, ids[2])
+			}
+		})
+	}
+}
