@@ -337,3 +337,20 @@ func TestFilesApplyOnlyAStillDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A document of a kind switchboard does not read is named in the log, not dropped
+// silently: a typo in a kind would otherwise look like a deletion.
+func TestFilesLogKindsTheyDoNotRead(t *testing.T) {
+	dir := copySamples(t)
+	write(t, dir, "extra.yaml", "apiVersion: chat.switchboard.dev/v1alpha1\nkind: ChatQeue\nmetadata:\n  name: typo\n")
+	var logged bytes.Buffer
+	f := &Files{Dir: dir, Log: slog.New(slog.NewTextHandler(&logged, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the first load is all this needs
+	if err := f.Run(ctx, func(Snapshot) {}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "not a kind switchboard reads") || !strings.Contains(logged.String(), "ChatQeue") {
+		t.Errorf("the log does not name the unread kind:\n%s", logged.String())
+	}
+}
