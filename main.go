@@ -29,9 +29,6 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/source"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 type command struct {
 	name    string
 	summary string
@@ -42,18 +39,19 @@ func commands() []command {
 	return []command{
 		{"manager", "run the operator that reconciles switchboard resources (default)", runManager},
 		{"runtime", "run the chat engine: in a cluster from its ConfigMap, or standalone from --manifests", runRuntime},
-		{"render", "compile manifests offline and print the runtime configuration or objects; exit 1 on problems", runRender},
-		{"version", "print the version", func([]string) error { fmt.Println(version); return nil }},
+		{"render", "compile manifests offline and print the runtime configuration or objects, or review a change (--diff); exit 1 on problems", runRender},
+		{"version", "print the version, commit and Go version", func([]string) error { printVersion(os.Stdout); return nil }},
 	}
 }
 
 func main() {
 	args := os.Args[1:]
 	name := "manager"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	if len(args) > 0 && len(args[0]) > 0 && (args[0][0] != '-' || isHelp(args[0])) {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" {
+	switch name {
+	case "help", "-h", "-help", "--help":
 		usage(os.Stdout)
 		return
 	}
@@ -70,6 +68,10 @@ func main() {
 	usage(os.Stderr)
 	os.Exit(2)
 }
+
+// isHelp reports whether a first argument asks for the list of subcommands rather
+// than the manager's flags.
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: switchboard <command> [flags]\n\ncommands:")
@@ -176,12 +178,23 @@ func runRender(args []string) error {
 	output := fs.String("o", render.OutputConfig, "output: config (the compiled runtime configuration) or yaml (the Kubernetes objects the operator applies)")
 	namespace := fs.String("namespace", "default", "namespace of objects that name none")
 	image := fs.String("runtime-image", defaultRuntimeImage(), "runtime image in rendered Deployments ($SWITCHBOARD_IMAGE when set, else this release's)")
+	var base pathList
+	fs.Var(&base, "diff", "review a change: compile these manifests (the base branch) too and print what -f changes for people, not YAML (repeatable)")
+	format := fs.String("format", render.FormatText, "with --diff: text, or markdown for a pull request comment")
+	exitCode := fs.Bool("exit-code", false, "with --diff: exit 3 when the configuration changes and compiles cleanly (0 when nothing changes, 1 on problems)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	paths = append(paths, fs.Args()...)
 	if len(paths) == 0 {
-		return errors.New("name the manifests to render: switchboard render -f DIR")
+		return errors.New("name the manifests to render: switchboard render -f DIR (and --diff BASE_DIR to review a change)")
+	}
+	if len(base) > 0 {
+		opts := render.DiffOptions{Base: base, Head: paths, Format: *format, Namespace: *namespace, ExitCode: *exitCode}
+		if code := render.RunDiff(opts, os.Stdout, os.Stderr); code != 0 {
+			os.Exit(code)
+		}
+		return nil
 	}
 	if code := render.Run(render.Options{Paths: paths, Output: *output, Namespace: *namespace, Image: *image}, os.Stdout, os.Stderr); code != 0 {
 		os.Exit(code)

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/switchboard-chat/switchboard/controllers"
-	"github.com/switchboard-chat/switchboard/internal/schemacheck"
 	"github.com/switchboard-chat/switchboard/runtime/config"
-	"github.com/switchboard-chat/switchboard/runtime/manifests"
 )
 
 // Output formats.
@@ -42,58 +39,35 @@ func Run(opts Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "unknown output %q: use %q or %q\n", opts.Output, OutputConfig, OutputYAML)
 		return 2
 	}
-	set, err := manifests.ReadPaths(opts.Paths...)
+	t, err := compileTree(opts.Paths, opts.Namespace)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	for _, s := range set.Skipped {
+	for _, s := range t.Skipped {
 		fmt.Fprintf(stderr, "note: %s is not a kind switchboard reads; skipped\n", s)
 	}
-	checker, err := schemacheck.Default()
-	if err != nil {
-		fmt.Fprintln(stderr, "loading the CRDs:", err)
-		return 2
-	}
-	// What the API server would refuse the cluster would not have: compile without it,
-	// as the operator would.
-	admitted, refused, err := checker.Admit(set)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
 	code := 0
-	for _, r := range refused {
+	for _, r := range t.Refused {
 		for _, e := range r.Errors {
 			fmt.Fprintf(stderr, "%s: %s %s: the API server refuses it: %s\n", r.Source, r.Kind, r.GetName(), e.Error())
 		}
 		code = 1
 	}
-	sources := map[string]string{}
-	objs := make([]runtime.Object, 0, len(admitted))
-	hasSecrets := false
-	for _, o := range admitted {
-		objs = append(objs, o.Object)
-		kind := manifests.GVK(o.Object).Kind
-		sources[kind+"/"+o.GetName()] = o.Source
-		hasSecrets = hasSecrets || kind == "Secret"
-	}
-	if !hasSecrets {
+	if !t.HasSecrets {
 		fmt.Fprintln(stderr, "note: no Secret manifests given, so Secret references are not checked")
 	}
-	inputs := config.Gather(objs, opts.Namespace)
-	if len(inputs) == 0 {
+	if len(t.Platforms) == 0 {
 		fmt.Fprintln(stderr, "no LiveChat found in", opts.Paths)
 		return 1
 	}
 	var out bytes.Buffer
-	for _, in := range inputs {
-		cfg, problems := config.Compile(in)
-		for _, p := range problems {
-			fmt.Fprintf(stderr, "%s: %s\n", sourceOf(sources, p), p)
+	for _, p := range t.Platforms {
+		for _, problem := range p.Problems {
+			fmt.Fprintf(stderr, "%s: %s\n", t.sourceOf(problem), problem)
 			code = 1
 		}
-		if err := write(&out, opts, in, cfg); err != nil {
+		if err := write(&out, opts, p.Input, p.Config); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
@@ -105,13 +79,6 @@ func Run(opts Options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "problems found: fix them before merging; the output holds only what compiled")
 	}
 	return code
-}
-
-func sourceOf(sources map[string]string, p config.Problem) string {
-	if s, ok := sources[p.Kind+"/"+p.Name]; ok {
-		return s
-	}
-	return "(not in the input)"
 }
 
 func write(out *bytes.Buffer, opts Options, in config.Input, cfg *config.Config) error {
