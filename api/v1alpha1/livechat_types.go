@@ -188,7 +188,26 @@ type EmbeddedStorage struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	StorageClassName *string `json:"storageClassName,omitempty"`
+
+	// Durability says what a committed message survives. Normal: a crash of the
+	// runtime (the default). Full: also a power loss or a crash of the node, at the
+	// cost of one fsync per group commit (see docs/operations.md for the measured
+	// cost). A change takes effect when the runtime restarts; until then its /status
+	// says restartNeeded (kubectl rollout restart deployment/<livechat>-runtime).
+	// +kubebuilder:validation:Enum=Normal;Full
+	// +kubebuilder:default=Normal
+	// +optional
+	Durability Durability `json:"durability,omitempty"`
 }
+
+// Durability is what a committed write of the embedded store survives.
+type Durability string
+
+// Durability levels.
+const (
+	DurabilityNormal Durability = "Normal"
+	DurabilityFull   Durability = "Full"
+)
 
 // PostgresStorage is an external PostgreSQL database.
 type PostgresStorage struct {

@@ -136,7 +136,7 @@ func (c *compiler) compileLiveChat() {
 		SimultaneousChats: s.Defaults.SimultaneousChats,
 		AcceptTimeout:     orDuration(s.Defaults.AcceptTimeout, DefaultAcceptTimeout),
 		SupervisorGroups:  sortedNames(s.SupervisorGroups),
-		Storage:           Storage{Driver: StorageSQLite},
+		Storage:           Storage{Driver: StorageSQLite, Durability: string(chatv1alpha1.DurabilityNormal)},
 		Console: Console{
 			SoundEnabled:         orTrue(s.Console.Sound.Enabled),
 			SoundURL:             s.Console.Sound.URL,
@@ -152,9 +152,12 @@ func (c *compiler) compileLiveChat() {
 	if out.SimultaneousChats == 0 {
 		out.SimultaneousChats = DefaultSimultaneousChats
 	}
+	if s.Storage != nil && s.Storage.Embedded != nil && s.Storage.Embedded.Durability != "" {
+		out.Storage.Durability = string(s.Storage.Embedded.Durability)
+	}
 	if s.Storage != nil && s.Storage.Postgres != nil {
 		ref := secretKeyRef(s.Storage.Postgres.URISecretRef)
-		out.Storage = Storage{Driver: StoragePostgres, PostgresURI: &ref}
+		out.Storage = Storage{Driver: StoragePostgres, PostgresURI: &ref, Durability: out.Storage.Durability}
 		c.useSecret(&ref)
 	}
 	if s.AgentAuth.TokensSecretRef != nil {

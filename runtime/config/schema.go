@@ -74,6 +74,10 @@ type Storage struct {
 	// Driver is sqlite or postgres.
 	Driver      string              `json:"driver"`
 	PostgresURI *SecretKeyReference `json:"postgresURI,omitempty"`
+	// Durability of the embedded store (storage.embedded.durability): Normal, or Full
+	// to sync every commit to disk so that it survives a power loss, not only a crash
+	// of the runtime. PostgreSQL's durability is the server's (synchronous_commit).
+	Durability string `json:"durability,omitempty"`
 }
 
 // AgentAuth says how operators authenticate.

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/analytics"
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
@@ -68,7 +69,9 @@ type Runtime struct {
 	driver    string
 	problems  int
 	restart   string
-	channels  func() []channels.Status
+	// storage is the storage the store was opened with.
+	storage  config.Storage
+	channels func() []channels.Status
 	// reloads reports the standalone source's reloads; nil in a cluster, where the
 	// operator reports on the objects themselves.
 	reloads func() source.ReloadReport
@@ -205,7 +208,7 @@ func Run(ctx context.Context, o Options) error {
 	stopEarly := func() { _ = sends.Close(context.Background()); messengers.Close(); engine.Close(); _ = st.Close() }
 	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
-	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver, channels: messengers.Statuses}
+	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver, storage: first.Config.LiveChat.Storage, channels: messengers.Statuses}
 	if r, ok := o.Source.(source.Reporter); ok {
 		rt.reloads = r.Reloads
 	}
@@ -229,9 +232,15 @@ func Run(ctx context.Context, o Options) error {
 		info.Reset()
 		info.WithLabelValues(rev).Set(1)
 		rt.revision, rt.appliedAt, rt.liveChat, rt.problems = rev, time.Now().UTC(), s.Config.LiveChat.Name, len(s.Problems)
-		if d := s.Config.LiveChat.Storage.Driver; d != rt.driver {
-			rt.restart = fmt.Sprintf("storage changed from %s to %s: restart the runtime to switch", rt.driver, d)
+		switch st := s.Config.LiveChat.Storage; {
+		case st.Driver != rt.driver:
+			rt.restart = fmt.Sprintf("storage changed from %s to %s: restart the runtime to switch", rt.driver, st.Driver)
 			log.Warn(rt.restart)
+		case st.Driver == config.StorageSQLite && fullDurability(st) != fullDurability(rt.storage):
+			rt.restart = fmt.Sprintf("storage.embedded.durability changed to %s: restart the runtime to apply it", st.Durability)
+			log.Warn(rt.restart)
+		default:
+			rt.restart = ""
 		}
 		rt.mu.Unlock()
 		if apiServer != nil {
@@ -334,10 +343,16 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 	}
 }
 
+// fullDurability reports whether the embedded store syncs every commit (a
+// configuration without the field is Normal).
+func fullDurability(s config.Storage) bool {
+	return s.Durability == string(chatv1alpha1.DurabilityFull)
+}
+
 // openStore opens the storage the configuration names.
 func openStore(ctx context.Context, s source.Snapshot, dataDir string, reg prometheus.Registerer, log *slog.Logger) (*sqlstore.DB, error) {
 	st := s.Config.LiveChat.Storage
-	opts := sqlstore.Options{Metrics: reg, Log: log}
+	opts := sqlstore.Options{Metrics: reg, Log: log, FullDurability: fullDurability(st)}
 	switch st.Driver {
 	case config.StoragePostgres:
 		uri := s.Secret(st.PostgresURI.Name, st.PostgresURI.Key)

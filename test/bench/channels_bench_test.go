@@ -240,14 +240,19 @@ func BenchmarkChannels(b *testing.B) {
 		m.outbound(b, convs, replies, 0)
 		m.outbound(b, convs, 10000, 1000)
 	}
-	b.Run("SQLite", func(b *testing.B) {
-		st, err := sqlstore.OpenSQLite(context.Background(), b.TempDir(), sqlstore.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer st.Close()
-		run(b, st)
-	})
+	for _, full := range []bool{false, true} {
+		// storage.embedded.durability: Normal (the default), and Full, which syncs the
+		// log at every group commit.
+		name := map[bool]string{false: "SQLite", true: "SQLiteFullDurability"}[full]
+		b.Run(name, func(b *testing.B) {
+			st, err := sqlstore.OpenSQLite(context.Background(), b.TempDir(), sqlstore.Options{FullDurability: full})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			run(b, st)
+		})
+	}
 	b.Run("Postgres", func(b *testing.B) {
 		pg, uri, err := pgtest.StartWithDatabase()
 		if err != nil {

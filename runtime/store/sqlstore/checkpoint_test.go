@@ -82,3 +82,24 @@ func TestWriteAheadLogStaysBoundedUnderLoad(t *testing.T) {
 		t.Errorf("the log is %d bytes after close, want it checkpointed and truncated", fi.Size())
 	}
 }
+
+// Full durability syncs the log at every commit; normal durability at checkpoints.
+func TestDurabilitySetsSynchronous(t *testing.T) {
+	for _, tc := range []struct {
+		full bool
+		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{{false, 1}, {true, 2}} {
+		db, err := OpenSQLite(context.Background(), t.TempDir(), Options{FullDurability: tc.full})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := db.write.QueryRow("PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("full durability %v: synchronous = %d, want %d", tc.full, got, tc.want)
+		}
+		_ = db.Close()
+	}
+}

@@ -30,8 +30,15 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	path := filepath.Join(dir, "switchboard.db")
 	// Checkpoints are the checkpointer's (checkpoint.go), not the committing writer's.
+	// synchronous(NORMAL) in WAL mode syncs at checkpoints: a commit survives a crash of
+	// the process. FULL syncs the log at every commit (one per group commit), so it
+	// survives a power loss too.
+	synchronous := "NORMAL"
+	if opts.FullDurability {
+		synchronous = "FULL"
+	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
 		"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(" + strconv.Itoa(walRestartPages*4096) + ")"
 	write, err := sql.Open("sqlite", dsn)
 	if err != nil {

@@ -80,6 +80,10 @@ type Options struct {
 	// Log receives what the store does on its own, such as reconnecting the change
 	// feed; discarded when nil.
 	Log *slog.Logger
+	// FullDurability (SQLite) syncs the log to disk at every commit, so a commit
+	// survives a power loss; without it, a commit survives a crash of the process, and
+	// the log is synced at checkpoints.
+	FullDurability bool
 }
 
 func newDB(d dialect, write, read *sql.DB, opts Options) *DB {
