@@ -211,11 +211,18 @@ func runRuntime(args []string) error {
 	dataDir := fs.String("data-dir", "data", "directory of the embedded SQLite database")
 	httpAddr := fs.String("http-address", ":8080", "address of the chat API, widget and console")
 	metricsAddr := fs.String("metrics-address", ":9090", "address of /metrics")
+	pprof := fs.Bool("pprof", false, "serve Go's profiles (net/http/pprof) under /debug/pprof/ on --metrics-address, never on the public address")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	var limits api.Limits
 	fs.Float64Var(&limits.MessagesPerSecond, "message-rate", 5, "messages per second one contact or operator may send (bursts of --message-burst)")
 	fs.IntVar(&limits.MessageBurst, "message-burst", 20, "burst of messages above --message-rate")
 	fs.IntVar(&limits.SendQueue, "websocket-send-queue", 256, "events queued for one WebSocket before a client too slow to read them is disconnected")
+	fs.Float64Var(&limits.ConversationsPerSecond, "conversation-rate", 1, "conversations per second new widget visitors may start from one client address (bursts of --conversation-burst); negative: no limit")
+	fs.IntVar(&limits.ConversationBurst, "conversation-burst", 20, "burst of new conversations above --conversation-rate")
+	fs.Float64Var(&limits.WebSocketsPerSecond, "websocket-rate", 2, "WebSockets per second widget visitors may open from one client address (bursts of --websocket-burst); negative: no limit")
+	fs.IntVar(&limits.WebSocketBurst, "websocket-burst", 50, "burst of WebSockets above --websocket-rate")
+	fs.IntVar(&limits.WebSocketsPerAddress, "websockets-per-address", 100, "WebSockets widget visitors may hold open from one client address; negative: no cap")
+	fs.IntVar(&limits.WebSocketsPerToken, "websockets-per-token", 16, "WebSockets one visitor, employee or operator may hold open with their token; negative: no cap")
 	fs.Func("trusted-proxies", "comma-separated CIDRs of the reverse proxies in front of the runtime: from them, X-Forwarded-For names the client's address (for the limits per address); empty trusts none", func(v string) error {
 		p, err := api.ParseTrustedProxies(v)
 		limits.TrustedProxies = p
@@ -246,5 +253,6 @@ func runRuntime(args []string) error {
 		return errors.New("say where the configuration comes from: --manifests DIR (standalone) or --config-map NAME (in a cluster)")
 	}
 	ctx := ctrl.SetupSignalHandler()
-	return server.Run(ctx, server.Options{HTTPAddress: *httpAddr, MetricsAddress: *metricsAddr, DataDir: *dataDir, Source: src, Log: log, Limits: limits})
+	return server.Run(ctx, server.Options{HTTPAddress: *httpAddr, MetricsAddress: *metricsAddr, PProf: *pprof, DataDir: *dataDir,
+		Source: src, Log: log, Limits: limits})
 }

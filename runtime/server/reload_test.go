@@ -21,7 +21,7 @@ import (
 
 // runDir runs a standalone runtime on a copy of the samples and returns the copy's
 // directory and the HTTP and metrics addresses.
-func runDir(t *testing.T) (dir, httpAddr, metricsAddr string) {
+func runDir(t *testing.T, change ...func(*Options)) (dir, httpAddr, metricsAddr string) {
 	t.Helper()
 	dir = t.TempDir()
 	entries, err := os.ReadDir(samples.Dir())
@@ -41,11 +41,13 @@ func runDir(t *testing.T) (dir, httpAddr, metricsAddr string) {
 	done := make(chan error, 1)
 	ready := make(chan [2]string, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() {
-		done <- Run(ctx, Options{HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0", DataDir: t.TempDir(),
-			Source: &source.Files{Dir: dir, Log: log}, Log: log,
-			Providers: map[config.ChannelType]channels.Provider{}, Ready: func(h, m string) { ready <- [2]string{h, m} }})
-	}()
+	o := Options{HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0", DataDir: t.TempDir(),
+		Source: &source.Files{Dir: dir, Log: log}, Log: log,
+		Providers: map[config.ChannelType]channels.Provider{}, Ready: func(h, m string) { ready <- [2]string{h, m} }}
+	for _, c := range change {
+		c(&o)
+	}
+	go func() { done <- Run(ctx, o) }()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case a := <-ready:

@@ -42,6 +42,8 @@ import (
 type Options struct {
 	HTTPAddress    string
 	MetricsAddress string
+	// PProf serves net/http/pprof's profiles on the metrics address (--pprof).
+	PProf bool
 	// DataDir holds the embedded SQLite database.
 	DataDir string
 	Source  source.Source
@@ -268,6 +270,9 @@ func Run(ctx context.Context, o Options) error {
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	metricsMux.HandleFunc("GET /status", rt.serveStatus)
+	if o.PProf {
+		servePProf(metricsMux)
+	}
 	metricsSrv := newMetricsServer(metricsMux)
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()
