@@ -124,8 +124,7 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, me cha
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", media.TooLarge(limit).Error())
 		return
 	}
-	if !s.allow("operator:" + me.Name) {
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+	if !s.allowMessage(w, "operator:"+me.Name) {
 		return
 	}
 	f, caption, err := readUpload(r, limit)

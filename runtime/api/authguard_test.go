@@ -65,7 +65,7 @@ func TestClientAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{trustedProxies: trusted}
+	s := &Server{trustedProxies: trusted, log: slog.New(slog.DiscardHandler)}
 	tests := []struct {
 		name, peer string
 		xff        []string

@@ -39,6 +39,10 @@ func ParseTrustedProxies(v string) ([]netip.Prefix, error) {
 func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	peer := remoteAddr(r)
 	if !s.trustedProxy(peer) {
+		if r.Header.Get("X-Forwarded-For") != "" && s.warnedForwarded.CompareAndSwap(false, true) {
+			s.log.Warn("requests arrive with X-Forwarded-For from a peer that is no trusted proxy, which is ignored: "+
+				"if it is your reverse proxy, list it in --trusted-proxies, or all its clients share its limits per address", "peer", peer)
+		}
 		return peer
 	}
 	var hops []string

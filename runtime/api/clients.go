@@ -164,6 +164,12 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{ExternalID: contact.ExternalID})
 	default:
+		// A new visitor: no account stands behind them, so their address is what
+		// limits how many start.
+		if wait := s.conversations.wait(addrKey(s.clientAddr(r))); wait > 0 {
+			s.tooMany(w, limitedConversation, wait, "too many new conversations from your address: try again in %d s")
+			return
+		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{Name: req.Name, Email: req.Email})
 	}
 	if err != nil {
@@ -172,8 +178,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := openResponse{Token: opened.Token, Conversation: s.engine.ConversationForVisitor(opened.Conversation)}
 	if req.Text != "" {
-		if !s.allow("contact:" + opened.Contact.ID) {
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+		if !s.allowMessage(w, "contact:"+opened.Contact.ID) {
 			return
 		}
 		m, conv, err := s.engine.Inbound(r.Context(), opened.Contact, req.Text, "")
@@ -196,6 +201,11 @@ func (s *Server) clientConversationFor(w http.ResponseWriter, r *http.Request, i
 	if !ok {
 		return store.Contact{}, store.Conversation{}, false
 	}
+	return s.clientConversationOn(w, r, ch, id)
+}
+
+// clientConversationOn is clientConversationFor on a channel found already.
+func (s *Server) clientConversationOn(w http.ResponseWriter, r *http.Request, ch *config.Channel, id string) (store.Contact, store.Conversation, bool) {
 	contact, ok := s.client(w, r, ch)
 	if !ok {
 		return store.Contact{}, store.Conversation{}, false
@@ -228,20 +238,15 @@ func (s *Server) clientMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	after, ok := afterParam(w, r)
+	msgs, next, ok := s.messagePage(w, r, conv.ID)
 	if !ok {
-		return
-	}
-	msgs, err := s.engine.Messages(r.Context(), conv.ID, after, 0)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	out := make([]chat.VisitorMessage, len(msgs))
 	for i, m := range msgs {
 		out[i] = s.engine.ForVisitor(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	writeJSON(w, http.StatusOK, messageList[chat.VisitorMessage]{Messages: out, Next: next})
 }
 
 type sendRequest struct {
@@ -259,8 +264,7 @@ func (s *Server) clientSend(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if !s.allow("contact:" + contact.ID) {
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+	if !s.allowMessage(w, "contact:"+contact.ID) {
 		return
 	}
 	m, conv, err := s.engine.Inbound(r.Context(), contact, req.Text, "")

@@ -34,7 +34,16 @@ type connection struct {
 	channel    string   // an internal client's channel
 	name       string   // an internal client's employee name
 	contact    string   // a visitor's or internal client's contact id
+	// addr is a widget visitor's address (addrKey) and holder whoever the connection's
+	// token signs in ("contact:<id>", "operator:<name>"): what its caps count by.
+	addr, holder string
 }
+
+// The cap a connection would pass, as admit tells.
+const (
+	capAddress = "address"
+	capToken   = "token"
+)
 
 // connections are the WebSockets this server has open, and their reader goroutines,
 // which shutdown waits for: a reader may be writing a message to the store.
@@ -45,6 +54,54 @@ type connections struct {
 	readers sync.WaitGroup
 	// byContact indexes the connections of visitors and internal clients.
 	byContact map[string]map[*wsConn]struct{}
+	// byAddr and byHolder count the connections admitted, open or opening, by address
+	// and by token holder.
+	byAddr, byHolder map[string]int
+}
+
+// admit counts a connection about to open, unless it would take its address past
+// perAddress or its token's holder past perToken connections (0: no cap); then it
+// counts nothing and names the cap. A connection admitted is released by remove, or
+// by release if it never opens.
+func (cs *connections) admit(c connection, perAddress, perToken int) string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c.addr != "" && perAddress > 0 && cs.byAddr[c.addr] >= perAddress {
+		return capAddress
+	}
+	if c.holder != "" && perToken > 0 && cs.byHolder[c.holder] >= perToken {
+		return capToken
+	}
+	if cs.byAddr == nil {
+		cs.byAddr, cs.byHolder = map[string]int{}, map[string]int{}
+	}
+	if c.addr != "" {
+		cs.byAddr[c.addr]++
+	}
+	if c.holder != "" {
+		cs.byHolder[c.holder]++
+	}
+	return ""
+}
+
+// release uncounts a connection admit counted.
+func (cs *connections) release(c connection) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.releaseLocked(c)
+}
+
+func (cs *connections) releaseLocked(c connection) {
+	uncount := func(m map[string]int, key string) {
+		if key == "" {
+			return
+		}
+		if m[key]--; m[key] <= 0 {
+			delete(m, key) // forgotten once closed: the maps hold open connections only
+		}
+	}
+	uncount(cs.byAddr, c.addr)
+	uncount(cs.byHolder, c.holder)
 }
 
 // add registers a connection and its reader goroutine, which must call remove when it
@@ -83,6 +140,7 @@ func (cs *connections) remove(w *wsConn) {
 				delete(cs.byContact, c.contact)
 			}
 		}
+		cs.releaseLocked(c)
 		cs.readers.Done()
 	}
 }

@@ -76,15 +76,34 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, me ch
 			}
 		}
 	}
-	list, err := s.engine.Visible(r.Context(), me.Name, states)
+	limit, ok := limitParam(w, r, defaultConversationPage, maxConversationPage)
+	if !ok {
+		return
+	}
+	after, ok := cursorParam(w, r)
+	if !ok {
+		return
+	}
+	list, next, err := s.conversationPage(r.Context(), me, states, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []store.Conversation{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": list})
+	writeJSON(w, http.StatusOK, conversationList{Conversations: list, Next: next})
+}
+
+// conversationList is a page of conversations.
+type conversationList struct {
+	Conversations []store.Conversation `json:"conversations"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// messageList is a page of messages.
+type messageList[M any] struct {
+	Messages []M `json:"messages"`
+	// Next is the ?after= of the next page; absent on the last.
+	Next int64 `json:"next,omitempty"`
 }
 
 // conversationView is a conversation with its contact, for the console.
@@ -113,19 +132,11 @@ func (s *Server) conversationMessages(w http.ResponseWriter, r *http.Request, me
 		s.fail(w, r, err)
 		return
 	}
-	after, ok := afterParam(w, r)
+	msgs, next, ok := s.messagePage(w, r, c.ID)
 	if !ok {
 		return
 	}
-	msgs, err := s.engine.Messages(r.Context(), c.ID, after, 0)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if msgs == nil {
-		msgs = []store.Message{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+	writeJSON(w, http.StatusOK, messageList[store.Message]{Messages: msgs, Next: next})
 }
 
 func (s *Server) conversationActivity(w http.ResponseWriter, r *http.Request, me chat.Me) {
@@ -189,8 +200,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, me chat.Me) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	if !s.allow("operator:" + me.Name) {
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many messages: slow down")
+	if !s.allowMessage(w, "operator:"+me.Name) {
 		return
 	}
 	m, err := s.engine.Reply(r.Context(), me.Name, r.PathValue("id"), req.Text)

@@ -15,13 +15,11 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
@@ -55,14 +53,16 @@ type Server struct {
 	ready    func(context.Context) error
 	notReady atomic.Bool
 
-	limitsMu sync.Mutex
-	limits   map[string]*rate.Limiter
-	// sweepAt is the count of limiters at which idle ones are next forgotten; it grows
-	// with the busy ones left, so many active senders do not cost a sweep each.
-	sweepAt int
-	// MessageRate and MessageBurst limit each contact's messages.
-	MessageRate  rate.Limit
-	MessageBurst int
+	// messages limits each contact's and operator's messages; conversations the
+	// conversations new visitors start, and upgrades the WebSockets visitors open,
+	// per address.
+	messages, conversations, upgrades *rateLimits
+	// wsPerAddress and wsPerToken cap the WebSockets open at once: per address for
+	// widget visitors, who need no account, and per token for everyone; 0: no cap.
+	wsPerAddress, wsPerToken int
+	// warnedForwarded is set once the log said that X-Forwarded-For arrives from a
+	// peer that is no trusted proxy.
+	warnedForwarded atomic.Bool
 	// SendQueue bounds the events waiting for one WebSocket; a client that falls this
 	// far behind is disconnected.
 	SendQueue int
@@ -104,12 +104,33 @@ type Limits struct {
 	// BodyTimeout is how long any request body may take (default 20 s), plus a second
 	// for every 32 KiB: a client sending slower is cut off with 408.
 	BodyTimeout time.Duration
+	// ConversationsPerSecond and ConversationBurst limit the conversations new widget
+	// visitors start from one address (defaults 1 and 20).
+	ConversationsPerSecond float64
+	ConversationBurst      int
+	// WebSocketsPerSecond and WebSocketBurst limit the WebSockets widget visitors open
+	// from one address (defaults 2 and 50).
+	WebSocketsPerSecond float64
+	WebSocketBurst      int
+	// WebSocketsPerAddress caps the WebSockets widget visitors hold open from one
+	// address (default 100); WebSocketsPerToken those open with one token: a visitor's,
+	// an employee's or an operator's (default 16).
+	WebSocketsPerAddress int
+	WebSocketsPerToken   int
+	// A negative rate or cap above turns that limit off.
 }
 
 // New returns the API server.
 func New(o Options) *Server {
+	l := o.Limits
 	s := &Server{engine: o.Engine, verifier: o.Verifier, log: o.Log, metrics: o.Metrics, status: o.Status, processes: o.ProcessMessages,
-		mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, MessageRate: 5, MessageBurst: 20, SendQueue: 256}
+		mux: http.NewServeMux(), SendQueue: cmp.Or(max(l.SendQueue, 0), 256),
+		messages:      newRateLimits(l.MessagesPerSecond, l.MessageBurst, 5, 20),
+		conversations: newRateLimits(l.ConversationsPerSecond, l.ConversationBurst, 1, 20),
+		upgrades:      newRateLimits(l.WebSocketsPerSecond, l.WebSocketBurst, 2, 50),
+		wsPerAddress:  newCap(l.WebSocketsPerAddress, 100),
+		wsPerToken:    newCap(l.WebSocketsPerToken, 16),
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -118,15 +139,6 @@ func New(o Options) *Server {
 	}
 	if s.status == nil {
 		s.status = func() any { return map[string]string{} }
-	}
-	if o.Limits.MessagesPerSecond > 0 {
-		s.MessageRate = rate.Limit(o.Limits.MessagesPerSecond)
-	}
-	if o.Limits.MessageBurst > 0 {
-		s.MessageBurst = o.Limits.MessageBurst
-	}
-	if o.Limits.SendQueue > 0 {
-		s.SendQueue = o.Limits.SendQueue
 	}
 	s.trustedProxies = o.Limits.TrustedProxies
 	s.ready = o.Ready
@@ -310,41 +322,12 @@ func afterParam(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return n, true
 }
 
-// allow spends one message of a contact's (or operator's) allowance.
-func (s *Server) allow(key string) bool {
-	s.limitsMu.Lock()
-	l := s.limits[key]
-	if l == nil {
-		if len(s.limits) >= max(s.sweepAt, maxLimiters) {
-			s.forgetIdleLimiters()
-			s.sweepAt = 2 * len(s.limits)
-		}
-		l = rate.NewLimiter(s.MessageRate, s.MessageBurst)
-		s.limits[key] = l
-	}
-	s.limitsMu.Unlock()
-	return l.Allow()
-}
-
-// maxLimiters is how many per-sender limiters are kept before idle ones are forgotten.
-const maxLimiters = 100_000
-
-// forgetIdleLimiters drops the limiters whose allowance is full again: they are as a
-// new one would be, so forgetting them resets nobody's limit, unlike clearing the
-// map would. Called with limitsMu held.
-func (s *Server) forgetIdleLimiters() {
-	for key, l := range s.limits {
-		if l.Tokens() >= float64(s.MessageBurst) {
-			delete(s.limits, key)
-		}
-	}
-}
-
 // Metrics of the API.
 type Metrics struct {
 	requests     *prometheus.HistogramVec
 	connections  *prometheus.GaugeVec
 	authFailures *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
 }
 
 // NewMetrics creates the API metrics, registered with reg when it is not nil.
@@ -363,6 +346,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_runtime_auth_failures_total",
 			Help: "Failed sign-ins by reason: missing (no credential), invalid (a wrong one), throttled (refused unchecked after too many failures from the address).",
 		}, []string{"reason"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_runtime_rate_limited_total",
+			Help: "Requests and WebSockets refused or closed by a limit, by what was limited (docs/operations.md lists them).",
+		}, []string{"what"}),
 	}
 	for _, role := range []string{"visitor", "client", "operator"} {
 		m.connections.WithLabelValues(role) // report 0 rather than nothing
@@ -370,8 +357,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, reason := range []string{authMissing, authInvalid, authThrottled} {
 		m.authFailures.WithLabelValues(reason)
 	}
+	for _, what := range limitedWhat {
+		m.rateLimited.WithLabelValues(what)
+	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.connections, m.authFailures)
+		reg.MustRegister(m.requests, m.connections, m.authFailures, m.rateLimited)
 	}
 	return m
 }

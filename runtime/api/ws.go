@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -43,112 +44,6 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// wsConn is one WebSocket with a bounded queue of events to send. A writer goroutine
-// exists only while there is something to write, so an idle connection costs one
-// goroutine (its reader) and a small read buffer.
-type wsConn struct {
-	c       *websocket.Conn
-	max     int
-	mu      sync.Mutex
-	queue   [][]byte
-	writing bool
-	closed  bool
-	ping    *time.Timer
-	// following is the conversation a visitor's or internal client's connection
-	// carries; it moves to the next one when the contact starts it (follow.go).
-	following string
-}
-
-func newWSConn(c *websocket.Conn, max int) *wsConn {
-	w := &wsConn{c: c, max: max}
-	c.SetReadLimit(wsReadLimit)
-	_ = c.SetReadDeadline(time.Now().Add(wsIdleTimeout))
-	c.SetPongHandler(func(string) error { return c.SetReadDeadline(time.Now().Add(wsIdleTimeout)) })
-	w.ping = time.AfterFunc(wsPingEvery, w.sendPing)
-	return w
-}
-
-func (w *wsConn) sendPing() {
-	w.mu.Lock()
-	closed := w.closed
-	w.mu.Unlock()
-	if closed {
-		return
-	}
-	if err := w.c.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteTimeout)); err != nil {
-		w.close(websocket.CloseGoingAway, "")
-		return
-	}
-	w.ping.Reset(wsPingEvery)
-}
-
-// Deliver implements hub.Subscriber.
-func (w *wsConn) Deliver(event []byte) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return true
-	}
-	if len(w.queue) >= w.max {
-		return false
-	}
-	w.queue = append(w.queue, event)
-	if !w.writing {
-		w.writing = true
-		go w.flush()
-	}
-	return true
-}
-
-// Overflow implements hub.Subscriber.
-func (w *wsConn) Overflow() {
-	w.close(closeTooSlow, "too slow: events were not read in time; reconnect and resume with ?after=")
-}
-
-func (w *wsConn) send(v any) {
-	b, err := json.Marshal(v)
-	if err == nil {
-		w.Deliver(b)
-	}
-}
-
-func (w *wsConn) flush() {
-	for {
-		w.mu.Lock()
-		batch := w.queue
-		w.queue = nil
-		if len(batch) == 0 || w.closed {
-			w.writing = false
-			w.mu.Unlock()
-			return
-		}
-		w.mu.Unlock()
-		for _, b := range batch {
-			_ = w.c.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-			if err := w.c.WriteMessage(websocket.TextMessage, b); err != nil {
-				w.close(websocket.CloseGoingAway, "")
-				return
-			}
-		}
-	}
-}
-
-// close sends a close frame with a reason and closes the connection; the reader then
-// returns and unsubscribes.
-func (w *wsConn) close(code int, reason string) {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return
-	}
-	w.closed = true
-	w.queue = nil
-	w.mu.Unlock()
-	w.ping.Stop()
-	_ = w.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-	_ = w.c.Close()
-}
-
 // clientEvent is what a widget or internal client sends.
 type clientEvent struct {
 	Type string `json:"type"`
@@ -164,7 +59,21 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "name the conversation to follow: ?conversation=<id>")
 		return
 	}
-	contact, conv, ok := s.clientConversationFor(w, r, id)
+	ch, ok := s.channelFor(w, r)
+	if !ok {
+		return
+	}
+	// Widget visitors need no account, so what they may open is counted by address,
+	// before their token costs a lookup.
+	var addr string
+	if ch.WebWidget != nil {
+		addr = addrKey(s.clientAddr(r))
+		if wait := s.upgrades.wait(addr); wait > 0 {
+			s.tooMany(w, limitedWebSocket, wait, "too many WebSockets opened from your address: try again in %d s")
+			return
+		}
+	}
+	contact, conv, ok := s.clientConversationOn(w, r, ch, id)
 	if !ok {
 		return
 	}
@@ -172,23 +81,17 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader answered already
-	}
 	role := "visitor"
-	var registered connection
+	registered := connection{contact: contact.ID, addr: addr, holder: "contact:" + contact.ID}
 	if contact.Channel != "" && s.engine.IsClient(contact.Channel, contact.ExternalID) {
 		role = "client"
-		registered = connection{credential: auth.Credential(r), channel: contact.Channel, name: contact.ExternalID}
+		registered.credential, registered.channel, registered.name = auth.Credential(r), contact.Channel, contact.ExternalID
 	}
-	registered.contact = contact.ID
-	conn := newWSConn(c, s.SendQueue)
-	conn.following = conv.ID
-	if !s.conns.add(conn, registered) {
-		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
+	conn, ok := s.upgrade(w, r, registered)
+	if !ok {
 		return
 	}
+	conn.following = conv.ID
 	hub := s.engine.Hub()
 	hub.Subscribe(conn, chat.TopicVisitor(conv.ID))
 
@@ -214,6 +117,34 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 	go s.clientLoop(context.WithoutCancel(r.Context()), conn, role, contact)
 }
 
+// upgrade counts a WebSocket against the caps of its address and token, answering
+// 429 beyond them, upgrades the request and registers the connection, whose reader
+// must call remove when it ends.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection) (*wsConn, bool) {
+	switch s.conns.admit(c, s.wsPerAddress, s.wsPerToken) {
+	case capAddress:
+		s.tooMany(w, limitedWSAddress, time.Minute,
+			fmt.Sprintf("your address holds %d WebSockets already, the most allowed: close one, or try again in %%d s", s.wsPerAddress))
+		return nil, false
+	case capToken:
+		s.tooMany(w, limitedWSToken, time.Minute,
+			fmt.Sprintf("%d WebSockets are open with your token already, the most allowed: close one, or try again in %%d s", s.wsPerToken))
+		return nil, false
+	}
+	c2, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.conns.release(c)
+		return nil, false // the upgrader answered already
+	}
+	conn := newWSConn(c2, s.SendQueue, s.metrics.rateLimited)
+	if !s.conns.add(conn, c) {
+		s.conns.release(c)
+		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
+		return nil, false
+	}
+	return conn, true
+}
+
 // clientLoop reads a widget's or internal client's messages until the connection ends.
 func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, contact store.Contact) {
 	defer s.metrics.connections.WithLabelValues(role).Dec()
@@ -228,18 +159,24 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 		}
 		// encoding/json would store U+FFFD in place of bad bytes without a word.
 		if !utf8.Valid(data) || hasLoneSurrogate(data) {
+			if !conn.refused() {
+				return
+			}
 			conn.send(map[string]string{"type": "error", "message": "the event is not valid UTF-8: send text as UTF-8"})
 			continue
 		}
 		var ev clientEvent
 		if err := json.Unmarshal(data, &ev); err != nil {
+			if !conn.refused() {
+				return
+			}
 			conn.send(map[string]string{"type": "error", "message": "invalid JSON: " + err.Error()})
 			continue
 		}
 		switch ev.Type {
 		case "message":
-			if !s.allow("contact:" + contact.ID) {
-				conn.close(closeRateLimited, "too many messages: slow down and reconnect")
+			if s.messages.wait("contact:"+contact.ID) > 0 {
+				conn.limit(limitedMessage, closeRateLimited, "too many messages: slow down and reconnect")
 				return
 			}
 			current := conn.followed()
@@ -256,8 +193,14 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 				s.follow(ctx, contact.ID, next)
 			}
 		case "ping":
+			if !conn.pinged() {
+				return
+			}
 			conn.send(map[string]string{"type": "pong"})
 		default:
+			if !conn.refused() {
+				return
+			}
 			conn.send(map[string]string{"type": "error", "message": "unknown event type " + ev.Type + `: send {"type":"message","text":"..."}`})
 		}
 	}
@@ -280,40 +223,17 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 			"the console feed opens only from the console's origin, the LiveChat's spec.publicURL")
 		return
 	}
-	c, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
+	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), operator: &me, holder: "operator:" + me.Name})
+	if !ok {
 		return
 	}
-	conn := newWSConn(c, s.SendQueue)
 	hub := s.engine.Hub()
 	topics := []string{chat.TopicOperators, chat.TopicOperator(me.Name)}
 	for _, q := range me.Queues {
 		topics = append(topics, chat.TopicQueue(q))
 	}
-	if !s.conns.add(conn, connection{credential: auth.Credential(r), operator: &me}) {
-		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
-		return
-	}
 	hub.Subscribe(conn, topics...)
-	convs, err := s.engine.Visible(r.Context(), me.Name, nil)
-	if err == nil {
-		var ops []store.Operator
-		if ops, err = s.engine.Store().Operators(r.Context()); err == nil {
-			if convs == nil {
-				convs = []store.Conversation{}
-			}
-			if ops == nil {
-				ops = []store.Operator{}
-			}
-			conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Operators: ops})
-			// A console that was closed when its operator let a chat lapse learns now
-			// why no chats come.
-			if i := slices.IndexFunc(ops, func(o store.Operator) bool { return o.Name == me.Name }); i >= 0 && !ops[i].Active {
-				conn.send(chat.Event{Type: "notice", Notice: chat.InactiveNotice})
-			}
-		}
-	}
-	if err != nil {
+	if err := s.sendSnapshot(r.Context(), conn, me); err != nil {
 		hub.Unsubscribe(conn)
 		s.conns.remove(conn)
 		conn.close(websocket.CloseInternalServerErr, "could not read conversations")
@@ -326,9 +246,40 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 		defer hub.Unsubscribe(conn)
 		defer conn.close(websocket.CloseNormalClosure, "")
 		for {
-			if _, _, err := c.ReadMessage(); err != nil {
+			if _, _, err := conn.c.ReadMessage(); err != nil {
+				return
+			}
+			// The feed takes no events: a client that keeps sending them is broken.
+			if !conn.refused() {
 				return
 			}
 		}
 	}()
+}
+
+// snapshotConversations bounds the conversations of a console's snapshot; a console
+// reads any more with GET /api/v1/conversations from the snapshot's cursor.
+const snapshotConversations = 200
+
+// sendSnapshot sends a console the oldest open conversations it sees, with the cursor
+// of the rest when there are more, and every operator's presence.
+func (s *Server) sendSnapshot(ctx context.Context, conn *wsConn, me chat.Me) error {
+	convs, next, err := s.conversationPage(ctx, me, nil, nil, snapshotConversations)
+	if err != nil {
+		return err
+	}
+	ops, err := s.engine.Store().Operators(ctx)
+	if err != nil {
+		return err
+	}
+	if ops == nil {
+		ops = []store.Operator{}
+	}
+	conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Next: next, Operators: ops})
+	// A console that was closed when its operator let a chat lapse learns now why no
+	// chats come.
+	if i := slices.IndexFunc(ops, func(o store.Operator) bool { return o.Name == me.Name }); i >= 0 && !ops[i].Active {
+		conn.send(chat.Event{Type: "notice", Notice: chat.InactiveNotice})
+	}
+	return nil
 }

@@ -482,10 +482,12 @@ func (e *Engine) outbound(ch *config.Channel, conv store.Conversation, m *store.
 	}
 }
 
-// Messages returns a conversation's messages after a sequence number.
+// Messages returns up to limit (0: 500; at most 1000) of a conversation's messages
+// after a sequence number.
 func (e *Engine) Messages(ctx context.Context, conversationID string, after int64, limit int) ([]store.Message, error) {
-	if limit <= 0 || limit > 500 {
+	if limit <= 0 {
 		limit = 500
 	}
+	limit = min(limit, 1000)
 	return e.store.Messages(ctx, conversationID, after, limit)
 }

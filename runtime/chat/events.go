@@ -30,8 +30,11 @@ type Event struct {
 	Conversation *store.Conversation  `json:"conversation,omitempty"`
 	Operator     *store.Operator      `json:"operator,omitempty"`
 	Snapshot     []store.Conversation `json:"conversations,omitempty"`
-	Operators    []store.Operator     `json:"operators,omitempty"`
-	Messages     []store.Message      `json:"messages,omitempty"`
+	// Next, on a snapshot that does not hold every conversation, is the cursor that
+	// lists the rest.
+	Next      string           `json:"next,omitempty"`
+	Operators []store.Operator `json:"operators,omitempty"`
+	Messages  []store.Message  `json:"messages,omitempty"`
 	// Notice is a message for one operator, such as why they became inactive.
 	Notice string `json:"notice,omitempty"`
 }

@@ -58,6 +58,12 @@ var OpenStates = []store.State{store.StateBot, store.StateQueued, store.StateAss
 // Visible lists the conversations of the queues an operator sees (every queue for
 // supervisors), in the given states (open ones when none are given).
 func (e *Engine) Visible(ctx context.Context, operator string, states []store.State) ([]store.Conversation, error) {
+	return e.VisiblePage(ctx, operator, states, nil, 0)
+}
+
+// VisiblePage lists up to limit (0: all) of the conversations Visible lists, from
+// after a cursor (nil: the first).
+func (e *Engine) VisiblePage(ctx context.Context, operator string, states []store.State, after *store.ConversationKey, limit int) ([]store.Conversation, error) {
 	v := e.view.Load()
 	queues := v.visibleQueues(operator)
 	if len(queues) == 0 {
@@ -66,7 +72,7 @@ func (e *Engine) Visible(ctx context.Context, operator string, states []store.St
 	if len(states) == 0 {
 		states = OpenStates
 	}
-	return e.store.Conversations(ctx, store.ConversationFilter{Queues: queues, States: states})
+	return e.store.Conversations(ctx, store.ConversationFilter{Queues: queues, States: states, After: after, Limit: limit})
 }
 
 // Conversation returns a conversation the operator may see.

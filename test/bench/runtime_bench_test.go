@@ -76,7 +76,7 @@ func startProcess(b *testing.B, bin, manifests string) *runtimeProcess {
 	addr, metrics := freeAddr(b), freeAddr(b)
 	cmd := exec.Command(bin, "runtime", "--manifests", manifests, "--data-dir", b.TempDir(), "--http-address", addr,
 		"--metrics-address", metrics, "--message-rate", "1000000", "--message-burst", "1000000", "--log-level", "warn",
-		"--websocket-send-queue", "4096")
+		"--websocket-send-queue", "4096", "--conversation-rate", "-1", "--websocket-rate", "-1", "--websockets-per-address", "-1")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

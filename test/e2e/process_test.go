@@ -65,7 +65,7 @@ func runtimeProcessLogging(t testing.TB, dir, dataDir, httpAddr string, stderr i
 	metricsAddr := freeAddr(t)
 	cmd := exec.Command(switchboardBinary(t), "runtime", "--manifests", dir, "--data-dir", dataDir,
 		"--http-address", httpAddr, "--metrics-address", metricsAddr, "--log-level", "error",
-		"--message-rate", "1000", "--message-burst", "1000")
+		"--message-rate", "1000", "--message-burst", "1000", "--conversation-rate", "-1", "--websocket-rate", "-1")
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
