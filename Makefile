@@ -39,8 +39,11 @@ help: ## Show this help.
 manifests: controller-gen ## Generate CRDs and RBAC from the API types and markers.
 	$(CONTROLLER_GEN) rbac:roleName=switchboard-manager crd paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	rm -rf charts/switchboard/crds && mkdir -p charts/switchboard/crds && cp config/crd/bases/*.yaml charts/switchboard/crds/
+	rm -rf charts/switchboard/files/crds && mkdir -p charts/switchboard/files/crds && cp config/crd/bases/*.yaml charts/switchboard/files/crds/
 	cp config/rbac/role.yaml charts/switchboard/files/manager-role.yaml
+	cp config/rbac/leader_election_role.yaml charts/switchboard/files/leader-election-role.yaml
+	cp config/rbac/metrics_reader_role.yaml charts/switchboard/files/metrics-reader-role.yaml
+	$(MAKE) --no-print-directory monitoring
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types and the JSON Schema of the runtime configuration.
@@ -156,3 +159,46 @@ $(GOLANGCI_LINT):
 	mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
+
+##@ Chart and monitoring
+
+# helm and promtool, built from their Go modules (pinned) for `make helm-lint` and
+# `make test-rules`; the chart's own tests render it with the helm Go library.
+HELM_VERSION ?= v3.22.0
+PROMTOOL_VERSION ?= v0.316.0
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMTOOL_VERSION)
+CHART = charts/switchboard
+
+.PHONY: monitoring
+monitoring: ## Copy the alert rules and dashboards from the chart into config/prometheus (the chart's files are the source).
+	@{ echo '# Generated from $(CHART)/files/prometheus-rules.yaml by make monitoring: edit that file.'; \
+	  echo 'apiVersion: monitoring.coreos.com/v1'; echo 'kind: PrometheusRule'; echo 'metadata:'; \
+	  echo '  name: switchboard'; echo '  namespace: switchboard-system'; echo '  labels:'; \
+	  echo '    app.kubernetes.io/name: switchboard'; echo 'spec:'; \
+	  grep -v '^#' $(CHART)/files/prometheus-rules.yaml | sed 's/^/  /'; } > config/prometheus/prometheus-rule.yaml
+	rm -rf config/prometheus/dashboards && mkdir -p config/prometheus/dashboards && cp $(CHART)/files/dashboards/*.json config/prometheus/dashboards/
+
+.PHONY: helm-lint
+helm-lint: helm ## Lint the chart (strict) with the default values and with everything switched on.
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) --set monitoring.serviceMonitor.enabled=true,monitoring.podMonitor.enabled=true,monitoring.prometheusRule.enabled=true,monitoring.dashboards.enabled=true,networkPolicy.enabled=true,podDisruptionBudget.enabled=true
+
+.PHONY: test-rules
+test-rules: promtool ## Check the alert rules and run their unit tests (test/monitoring/rules_test.yaml).
+	$(PROMTOOL) check rules $(CHART)/files/prometheus-rules.yaml
+	$(PROMTOOL) test rules test/monitoring/rules_test.yaml
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into bin/.
+$(HELM):
+	mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $(HELM)
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool into bin/ (a long build, done once).
+$(PROMTOOL):
+	mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+	mv $(LOCALBIN)/promtool $(PROMTOOL)

@@ -62,7 +62,16 @@ var resourcesDesc = prometheus.NewDesc("switchboard_operator_resources",
 	"switchboard objects by kind and by the status of their Ready condition (True, False or Unknown).",
 	[]string{"kind", "ready"}, nil)
 
-func (c *resourceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- resourcesDesc }
+// revisionDesc lets an alert compare what each runtime serves
+// (switchboard_runtime_config_info) with what the operator rendered.
+var revisionDesc = prometheus.NewDesc("switchboard_operator_config_revision_info",
+	"The configuration revision the operator last rendered for each LiveChat (value 1).",
+	[]string{"namespace", "livechat", "revision"}, nil)
+
+func (c *resourceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- resourcesDesc
+	ch <- revisionDesc
+}
 
 func (c *resourceCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -90,6 +99,11 @@ func (c *resourceCollector) Collect(ch chan<- prometheus.Metric) {
 	var ps chatv1alpha1.NotificationPolicyList
 	if list(&lcs) {
 		count("LiveChat", conditionsOf(lcs.Items, func(o chatv1alpha1.LiveChat) []metav1.Condition { return o.Status.Conditions }))
+		for _, lc := range lcs.Items {
+			if rev := lc.Status.ConfigRevision; rev != "" {
+				ch <- prometheus.MustNewConstMetric(revisionDesc, prometheus.GaugeValue, 1, lc.Namespace, lc.Name, rev)
+			}
+		}
 	}
 	if list(&qs) {
 		count("ChatQueue", conditionsOf(qs.Items, func(o chatv1alpha1.ChatQueue) []metav1.Condition { return o.Status.Conditions }))

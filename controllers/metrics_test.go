@@ -10,6 +10,8 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 )
 
 // metricValue reads one sample of the operator's registry; labels must all match.
@@ -83,6 +85,14 @@ func TestOperatorMetricsAndEvents(t *testing.T) {
 		if v, ok := metricValue(t, "switchboard_operator_resources", map[string]string{"kind": kind, "ready": "True"}); !ok || v < 1 {
 			t.Errorf("switchboard_operator_resources{kind=%q,ready=\"True\"} = %v", kind, v)
 		}
+	}
+	var lc chatv1alpha1.LiveChat
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "support"}, &lc); err != nil {
+		t.Fatal(err)
+	}
+	revLabels := map[string]string{"namespace": ns, "livechat": "support", "revision": lc.Status.ConfigRevision}
+	if v, ok := metricValue(t, "switchboard_operator_config_revision_info", revLabels); !ok || v != 1 || lc.Status.ConfigRevision == "" {
+		t.Errorf("switchboard_operator_config_revision_info%v = %v, %v; want 1 for the LiveChat's status.configRevision", revLabels, v, ok)
 	}
 	if v, ok := metricValue(t, "switchboard_operator_compile_duration_seconds", nil); !ok || v == 0 {
 		t.Error("no compile durations observed")
