@@ -80,9 +80,28 @@ function addMessage(m) {
 async function select(id) {
   state.selected = id;
   $("chat-error").textContent = "";
-  const data = await call("GET", "/api/v1/conversations/" + id + "/messages");
-  data.messages.forEach(addMessage);
+  // Messages come in pages; next is the ?after= of the following one.
+  let after = 0;
+  do {
+    const data = await call("GET", "/api/v1/conversations/" + id + "/messages?after=" + after);
+    data.messages.forEach(addMessage);
+    after = data.next || 0;
+  } while (after);
   renderList(); renderChat();
+}
+
+// loadRest adds the chats a snapshot had no room for, page by page from its cursor. A
+// page read after a live event must not undo it, so the higher version wins.
+async function loadRest(cursor) {
+  while (cursor) {
+    const page = await call("GET", "/api/v1/conversations?cursor=" + encodeURIComponent(cursor));
+    for (const c of page.conversations) {
+      const known = state.convs.get(c.id);
+      if (!known || known.version < c.version) state.convs.set(c.id, c);
+    }
+    renderList();
+    cursor = page.next;
+  }
 }
 
 async function act(action) {
@@ -98,7 +117,10 @@ function connect() {
   const ws = new WebSocket(proto + "//" + location.host + "/api/v1/operator/ws?access_token=" + encodeURIComponent(state.token));
   ws.onmessage = (ev) => {
     const e = JSON.parse(ev.data);
-    if (e.type === "snapshot") { state.convs = new Map(e.conversations.map((c) => [c.id, c])); }
+    if (e.type === "snapshot") {
+      state.convs = new Map((e.conversations || []).map((c) => [c.id, c]));
+      if (e.next) loadRest(e.next).catch((err) => { $("chat-error").textContent = "Not every chat could be listed: " + err.message; });
+    }
     if (e.type === "conversation") state.convs.set(e.conversation.id, e.conversation);
     if (e.type === "message" || e.type === "attachment") addMessage(e.message);
     if (e.type === "operator" && e.operator.name === state.me.name) showPresence(e.operator);
