@@ -421,8 +421,11 @@ type Event struct {
 	// Operator is the operator the event is about.
 	Operator string `json:"operator,omitempty"`
 	// Detail is the event's text: the message of a message event, a reason.
-	Detail    string    `json:"detail,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	Detail string `json:"detail,omitempty"`
+	// MessageSeq is the message of a message event: its sequence number in the
+	// conversation; 0 for other events.
+	MessageSeq int64     `json:"messageSeq,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
 	// Key, when set, is unique among events: an event whose key is recorded already
 	// is not recorded again, so replicas that record the same event (the daily
 	// analytics of one day) record it once. Not returned by Events.

@@ -15,6 +15,7 @@ import (
 
 	chatv1alpha1 "github.com/switchboard-chat/switchboard/api/v1alpha1"
 	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/media"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/notify/render"
 	"github.com/switchboard-chat/switchboard/runtime/notify/rules"
@@ -35,6 +36,8 @@ type Deliverer struct {
 	mu   sync.Mutex
 	made map[string]made
 	m    *metrics
+	// keys signs the links of {attachments}.
+	keys *media.KeySource
 	// failing tracks the DeliveryFailed events being recorded, for Close.
 	failing sync.WaitGroup
 }
@@ -51,7 +54,8 @@ func NewDeliverer(st Store, cfg func() *config.Config, providers ProviderFactory
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deliverer{st: st, cfg: cfg, make: providers, log: log, made: map[string]made{}, m: newMetrics(nil)}
+	return &Deliverer{st: st, cfg: cfg, make: providers, log: log, made: map[string]made{}, m: newMetrics(nil),
+		keys: media.NewKeySource(st.RuntimeKey)}
 }
 
 // Instrument registers the deliverer's metrics with reg; call it before the first
@@ -211,6 +215,9 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 		if ch.Name == conv.Channel && ch.DisplayName != "" {
 			v["channel"] = ch.DisplayName
 		}
+	}
+	if ev.MessageSeq > 0 {
+		v["attachments"] = d.attachmentLinks(ctx, cfg, ev)
 	}
 	if contact, err := d.st.Contact(ctx, conv.ContactID); err == nil {
 		v["contact_name"], v["contact_email"] = contact.Name, contact.Email

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/samples"
 	"github.com/switchboard-chat/switchboard/runtime/config"
+	"github.com/switchboard-chat/switchboard/runtime/media"
 	"github.com/switchboard-chat/switchboard/runtime/notify"
 	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
@@ -317,5 +318,43 @@ func TestPruneKeepsWhatIsStillToDispatch(t *testing.T) {
 	evs, _ := r.st.Events(ctx, 0, 0)
 	if len(evs) != 1 || evs[0].Detail != "Hello?" {
 		t.Fatalf("events left %v, want only the one not dispatched", evs)
+	}
+}
+
+// TestAttachmentsAreLinked: {attachments} lists the files of the event's message,
+// each with a link signed for a week below the LiveChat's public URL.
+func TestAttachmentsAreLinked(t *testing.T) {
+	r := newRig(t, func(cfg *config.Config) {
+		for i := range cfg.Policies[0].Templates {
+			if tpl := &cfg.Policies[0].Templates[i]; tpl.Name == "visitor-reply" {
+				tpl.Text, tpl.HTML, tpl.Fields = "{message}\n{attachments}", "", []string{"attachments", "message"}
+			}
+		}
+	})
+	ctx := context.Background()
+	conv := r.chat(t, store.StateActive, "alice")
+	file := store.Attachment{ID: media.NewID(), Kind: "document", Name: "form.pdf", ContentType: "application/pdf",
+		State: store.AttachmentStored, Data: []byte("%PDF-1.4\n")}
+	if _, _, err := r.st.AppendMessage(ctx, "website", store.Message{ConversationID: conv.ID, Direction: store.DirectionOut,
+		AuthorKind: "operator", Author: "alice", Text: "Here is the form", Attachments: []store.Attachment{file},
+		Events: []store.Event{{Type: "MessageSent", Operator: "alice", Detail: "Here is the form"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, 1)
+	r.rec.mu.Lock()
+	text := r.rec.lastEmail
+	r.rec.mu.Unlock()
+	prefix := "form.pdf: https://chat.example.com" + media.PublicPath
+	i := strings.Index(text, prefix)
+	if i < 0 {
+		t.Fatalf("the email does not link the file:\n%s", text)
+	}
+	token, _, _ := strings.Cut(text[i+len(prefix):], "\n")
+	key, err := r.st.RuntimeKey(ctx, media.KeyName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := media.Verify(key, strings.TrimSpace(token), time.Now().Add(6*24*time.Hour)); err != nil || id != file.ID {
+		t.Errorf("the link serves %q (%v) in six days, want %s", id, err, file.ID)
 	}
 }

@@ -14,7 +14,7 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event
 	if len(events) == 0 {
 		return nil
 	}
-	insert := db.stmt(ctx, tx, `INSERT INTO events (type, conversation_id, operator, detail, created_at) VALUES (?, ?, ?, ?, ?)`)
+	insert := db.stmt(ctx, tx, `INSERT INTO events (type, conversation_id, operator, detail, created_at, message_seq) VALUES (?, ?, ?, ?, ?, ?)`)
 	now := db.now()
 	recorded := 0
 	for _, e := range events {
@@ -36,7 +36,7 @@ func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event
 			recorded++
 			continue
 		}
-		if _, err := insert.exec(ctx, e.Type, e.ConversationID, e.Operator, e.Detail, ms(at)); err != nil {
+		if _, err := insert.exec(ctx, e.Type, e.ConversationID, e.Operator, e.Detail, ms(at), e.MessageSeq); err != nil {
 			return err
 		}
 		recorded++
@@ -62,10 +62,10 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) (_ []store.Eve
 	return queryAll(ctx, db, func(row scanner) (store.Event, error) {
 		var e store.Event
 		var at int64
-		err := row.Scan(&e.ID, &e.Type, &e.ConversationID, &e.Operator, &e.Detail, &at)
+		err := row.Scan(&e.ID, &e.Type, &e.ConversationID, &e.Operator, &e.Detail, &at, &e.MessageSeq)
 		e.CreatedAt = fromMs(at)
 		return e, err
-	}, `SELECT id, type, conversation_id, operator, detail, created_at FROM events WHERE id > ?`+visible+` ORDER BY id LIMIT ?`,
+	}, `SELECT id, type, conversation_id, operator, detail, created_at, message_seq FROM events WHERE id > ?`+visible+` ORDER BY id LIMIT ?`,
 		after, limit)
 }
 
@@ -84,6 +84,7 @@ func messageEvents(m store.Message) []store.Event {
 		if e.Type == "MessageReceived" && m.Seq == 1 {
 			e.Type = "FirstMessageReceived"
 		}
+		e.MessageSeq = m.Seq
 		out[i] = e
 	}
 	return out
