@@ -58,7 +58,7 @@ func (mg *Manager) Register(o *outbox.Outbox) error {
 	for _, t := range types {
 		l := mg.opts.Providers[t].Limits
 		if err := o.Handle(SendKind(t), outbox.Kind{Handle: mg.send, KeyRate: l.PerRecipient, LimiterRate: l.PerSender,
-			MinBackoff: mg.opts.SendBackoff, MaxBackoff: 10 * time.Minute, MaxAttempts: 15}); err != nil {
+			MinBackoff: mg.opts.SendBackoff, MaxBackoff: 10 * time.Minute, MaxAttempts: 15, FailedDelivery: failedSend}); err != nil {
 			return err
 		}
 	}
@@ -120,29 +120,24 @@ func (mg *Manager) send(ctx context.Context, job store.Job) error {
 	return nil
 }
 
-// Failed records that a send was given up on, with the provider's reason, so the
-// operator sees it; outbox.Options.OnFailed. It ignores jobs of other kinds.
-func (mg *Manager) Failed(job store.Job) {
-	switch {
-	case job.Kind == KindFetch:
-		mg.fetchFailed(job)
-		return
-	case job.Kind == KindRegistration:
-		mg.registrationFailed(job)
-		return
-	case !strings.HasPrefix(job.Kind, kindSendPrefix) || job.MessageID == 0:
-		return
+// failedSend is the delivery state of a message whose send was given up on, with the
+// provider's reason, so the operator sees it; the outbox records it with the job.
+func failedSend(job store.Job, reason string) *store.DeliveryUpdate {
+	if job.MessageID == 0 {
+		return nil
 	}
-	mg.wg.Add(1)
-	go func() { // OnFailed must return quickly
-		defer mg.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := mg.opts.Store.UpdateDelivery(ctx, store.DeliveryUpdate{MessageID: job.MessageID, State: store.DeliveryFailed,
-			Error: job.LastError}); err != nil {
-			mg.opts.Log.Warn("recording a failed send", "message", job.MessageID, "error", err)
-		}
-	}()
+	return &store.DeliveryUpdate{MessageID: job.MessageID, State: store.DeliveryFailed, Error: reason}
+}
+
+// Failed handles fetch and registration jobs given up on; outbox.Options.OnFailed.
+// (A send given up on is recorded with the job: failedSend.) It ignores other kinds.
+func (mg *Manager) Failed(job store.Job) {
+	switch job.Kind {
+	case KindFetch:
+		mg.fetchFailed(job)
+	case KindRegistration:
+		mg.registrationFailed(job)
+	}
 }
 
 // Registration actions.

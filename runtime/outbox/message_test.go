@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,39 @@ func TestWakesWithoutPolling(t *testing.T) {
 			}
 			eventually(t, 10*time.Second, func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return rec.sent[tc.name] == 1 },
 				"%s: not sent within 10s while polling is an hour apart", tc.name)
+		}
+	})
+}
+
+// TestAMessageGivenUpOnIsMarkedFailedWithItsJob: the failed delivery state of a
+// message whose send was given up on is recorded by the transaction that records the
+// job failed, with the reason.
+func TestAMessageGivenUpOnIsMarkedFailedWithItsJob(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		s := open(t)
+		conv := conversation(t, s, "conv-failed")
+		m, _, err := s.AppendMessage(ctx, "telegram", store.Message{ConversationID: conv.ID, Direction: store.DirectionOut,
+			AuthorKind: "operator", Text: "hi", Delivery: store.DeliveryQueued,
+			Jobs: []store.Job{{Kind: "channel.send", IdempotencyKey: "doomed"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, s, outbox.Options{PollInterval: 50 * time.Millisecond}, map[string]outbox.Kind{"channel.send": {
+			Handle: func(context.Context, store.Job) error { return outbox.Permanent(errors.New("the bot was blocked by the user")) },
+			FailedDelivery: func(j store.Job, reason string) *store.DeliveryUpdate {
+				return &store.DeliveryUpdate{MessageID: j.MessageID, State: store.DeliveryFailed, Error: reason}
+			}}})
+		eventually(t, 10*time.Second, func() bool {
+			j, err := s.Job(ctx, "doomed")
+			return err == nil && j.State == store.JobFailed
+		}, "the job was not given up on")
+		// Recorded with the job: nothing is left to happen after it.
+		msgs, err := s.Messages(ctx, conv.ID, m.Seq-1, 1)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("messages %v, %v", msgs, err)
+		}
+		if got := msgs[0]; got.Delivery != store.DeliveryFailed || !strings.Contains(got.DeliveryError, "blocked") {
+			t.Errorf("delivery %q (%q), want failed with the reason", got.Delivery, got.DeliveryError)
 		}
 	})
 }

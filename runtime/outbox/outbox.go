@@ -50,6 +50,10 @@ type Kind struct {
 	// sends of every kind to one limiter (a bot, a sender number). Kinds that name the
 	// same limiter must give it the same rate: the first one used sets it.
 	KeyRate, LimiterRate Rate
+	// FailedDelivery, when set, is the delivery news of a job given up on (a message
+	// that could not be sent), recorded in the transaction that records the job failed,
+	// so a crash cannot leave the message looking as if it were still being sent.
+	FailedDelivery func(j store.Job, reason string) *store.DeliveryUpdate
 }
 
 // Store is what the outbox needs of the store: its jobs, and the change feed that

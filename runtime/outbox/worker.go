@@ -117,6 +117,9 @@ func (o *Outbox) classify(j store.Job, k *Kind, res store.JobResult, err error, 
 		res.State, res.RunAt, res.Error = store.JobPending, now.Add(wait), errorText(err)
 		o.m.attempts.WithLabelValues(j.Kind, resultTemporary).Inc()
 	}
+	if res.State == store.JobFailed && k.FailedDelivery != nil {
+		res.Delivery = k.FailedDelivery(j, res.Error)
+	}
 	oc.res = res
 	return oc
 }

@@ -94,10 +94,11 @@ func (db *DB) FinishJobs(ctx context.Context, results []store.JobResult) (applie
 	return applied, err
 }
 
-// finishDeliveries records the delivery news that came with the jobs recorded done.
+// finishDeliveries records the delivery news that came with the jobs recorded done
+// or failed for good.
 func (db *DB) finishDeliveries(ctx context.Context, tx *sql.Tx, results []store.JobResult, applied []bool, changes *[]store.Change) error {
 	for i, r := range results {
-		if r.Delivery == nil || !applied[i] || r.State != store.JobDone {
+		if r.Delivery == nil || !applied[i] || r.State == store.JobPending {
 			continue
 		}
 		_, ch, err := db.updateDelivery(ctx, tx, *r.Delivery)
