@@ -127,6 +127,38 @@ switchboard_runtime_channel_webhook_requests_total{result="ok",type="Telegram"} 
 	}
 }
 
+// TestConnectedGaugeLeavesInactiveChannelsOut: switchboard_runtime_channel_connected is
+// 1 for a connected channel and has no series for one switched off, which is not a
+// disconnection to alert on.
+func TestConnectedGaugeLeavesInactiveChannelsOut(t *testing.T) {
+	st := openSQLite(t)
+	reg := prometheus.NewRegistry()
+	r := newRig(t, st, rigOptions{publicURL: "https://chat.example.test"})
+	mg := channels.NewManager(channels.Options{Store: st, Engine: r.engine, Metrics: reg,
+		Providers: map[config.ChannelType]channels.Provider{config.ChannelTelegram: telegram.Provider}})
+	defer mg.Close()
+	connected := func() (float64, bool) {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				if f.GetName() == "switchboard_runtime_channel_connected" && m.GetLabel()[0].GetValue() == "telegram" {
+					return m.GetGauge().GetValue(), true
+				}
+			}
+		}
+		return 0, false
+	}
+	mg.Apply(context.Background(), r.cfg, secretOf)
+	waitFor(t, "connected = 1", 10*time.Second, func() bool { v, ok := connected(); return ok && v == 1 })
+	off := clone(r.cfg)
+	telegramChannel(off).Active = false
+	mg.Apply(context.Background(), off, secretOf)
+	waitFor(t, "no connected series for the channel switched off", 10*time.Second, func() bool { _, ok := connected(); return !ok })
+}
+
 // TestRegistrationFollowsTheConfiguration: the webhook is registered once per
 // setting, again when the token changes, removed when the channel is switched off or
 // deleted; and the status says so.

@@ -48,9 +48,13 @@ func (mg *Manager) setStatus(s Status) {
 	mg.statusMu.Lock()
 	old, had := mg.statuses[s.Channel]
 	mg.statuses[s.Channel] = s
-	if s.Connected {
+	switch {
+	case s.Connected:
 		mg.m.connected.WithLabelValues(s.Channel).Set(1)
-	} else {
+	case s.Reason == ReasonInactive:
+		// Switched off on purpose: no series, so alerts on 0 see only real disconnections.
+		mg.m.connected.DeleteLabelValues(s.Channel)
+	default:
 		mg.m.connected.WithLabelValues(s.Channel).Set(0)
 	}
 	changed := !had || old != s
