@@ -99,6 +99,13 @@ type conversationList struct {
 	Next string `json:"next,omitempty"`
 }
 
+// activityList is a page of a conversation's activity.
+type activityList struct {
+	Activity []store.Activity `json:"activity"`
+	// Next is the ?after= of the next page; absent on the last.
+	Next int64 `json:"next,omitempty"`
+}
+
 // messageList is a page of messages.
 type messageList[M any] struct {
 	Messages []M `json:"messages"`
@@ -145,12 +152,28 @@ func (s *Server) conversationActivity(w http.ResponseWriter, r *http.Request, me
 		s.fail(w, r, err)
 		return
 	}
-	acts, err := s.engine.Store().Activity(r.Context(), c.ID)
+	after, ok := afterParam(w, r)
+	if !ok {
+		return
+	}
+	limit, ok := limitParam(w, r, maxActivityPage, maxActivityPage)
+	if !ok {
+		return
+	}
+	acts, err := s.engine.Store().Activity(r.Context(), c.ID, after, limit+1)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"activity": acts})
+	page := activityList{Activity: acts}
+	if len(acts) > limit {
+		page.Activity = acts[:limit]
+		page.Next = acts[limit-1].ID
+	}
+	if page.Activity == nil {
+		page.Activity = []store.Activity{}
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) take(w http.ResponseWriter, r *http.Request, me chat.Me) {

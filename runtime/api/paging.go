@@ -19,6 +19,7 @@ const (
 	defaultConversationPage = 200
 	maxConversationPage     = 1000
 	maxMessagePage          = 500
+	maxActivityPage         = 500
 )
 
 // limitParam reads ?limit=, def when absent; it answers 400 itself.

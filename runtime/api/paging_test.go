@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-chat/switchboard/runtime/api"
+	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
 type conversationPage struct {
@@ -185,5 +186,44 @@ func TestMessagesPage(t *testing.T) {
 				t.Errorf("pages held %v, want 1 to 7 once each", seqs)
 			}
 		})
+	}
+}
+
+// TestActivityPages: a conversation's activity comes in pages of ?limit=; next is the
+// ?after= of the following page, absent on the last.
+func TestActivityPages(t *testing.T) {
+	rg := startRig(t, api.Options{})
+	v := openVisitor(t, rg)
+	for i := range 6 {
+		if err := rg.engine.Store().AppendActivity(context.Background(), store.Activity{ConversationID: v.Conversation.ID,
+			Type: "ActionRun", Actor: "alice", Detail: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var entries int
+	after := int64(0)
+	for pages := 1; ; pages++ {
+		res, body := do(t, "GET", fmt.Sprintf("%s/api/v1/conversations/%s/activity?limit=3&after=%d", rg.srv.URL, v.Conversation.ID, after), aliceToken, "")
+		var page struct {
+			Activity []struct{ ID int64 }
+			Next     int64
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%d %s", res.StatusCode, body)
+		}
+		if len(page.Activity) > 3 {
+			t.Fatalf("page %d holds %d entries, past its limit of 3", pages, len(page.Activity))
+		}
+		entries += len(page.Activity)
+		if page.Next == 0 {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("the pages do not end")
+		}
+		after = page.Next
+	}
+	if entries != 7 {
+		t.Errorf("the pages held %d entries, want 7 (the start and 6 more)", entries)
 	}
 }

@@ -316,7 +316,7 @@ func afterParam(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		writeError(w, http.StatusBadRequest, "invalid", "after must be a message sequence number (0 or more)")
+		writeError(w, http.StatusBadRequest, "invalid", "after must be a number, 0 or more: a message's seq, or the next of a page")
 		return 0, false
 	}
 	return n, true

@@ -368,7 +368,7 @@ func TestRestartFiresPendingDeadlinesOnce(t *testing.T) {
 	h.settle()
 	h.want(c, store.StateAssigned, "bob")
 	h.settle()
-	acts, _ := h.s.Activity(ctx, c.ID)
+	acts, _ := h.s.Activity(ctx, c.ID, 0, 0)
 	lapses := 0
 	for _, a := range acts {
 		if a.Type == "AcceptTimedOut" {

@@ -127,7 +127,7 @@ func TestTwoReplicasRaceOnPostgres(t *testing.T) {
 	// No double assignment: each chat was accepted at most once.
 	all, _ := stores[0].Conversations(ctx, store.ConversationFilter{})
 	for _, c := range all {
-		acts, _ := stores[0].Activity(ctx, c.ID)
+		acts, _ := stores[0].Activity(ctx, c.ID, 0, 0)
 		n := 0
 		for _, a := range acts {
 			if a.Type == "ChatAccepted" {

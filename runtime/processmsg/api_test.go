@@ -133,7 +133,7 @@ func TestActivityStreamAndStatus(t *testing.T) {
 		st.Object == nil || st.Object.ID != "WC-1042" || len(st.Messages) != 1 || st.Messages[0].Channel != "telegram" {
 		t.Errorf("status %+v, want the sent message in %s with its object", st, conv)
 	}
-	acts, err := r.st.Activity(ctx, conv)
+	acts, err := r.st.Activity(ctx, conv, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func TestRetryExhaustedNotifiesUsers(t *testing.T) {
 		t.Errorf("the notification goes to %s, want alice's address", job.Payload)
 	}
 	waitFor(t, "the failure in the activity stream and on the message", func() bool {
-		acts, _ := r.st.Activity(ctx, conv)
+		acts, _ := r.st.Activity(ctx, conv, 0, 0)
 		msgs, _ := r.st.Messages(ctx, conv, 0, 10)
 		return slices.ContainsFunc(acts, func(a store.Activity) bool { return a.Type == "ProcessMessageFailed" }) &&
 			slices.ContainsFunc(msgs, func(m store.Message) bool { return m.Delivery == store.DeliveryFailed })

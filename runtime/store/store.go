@@ -400,7 +400,9 @@ type Store interface {
 	SetPresence(ctx context.Context, name string, p Presence, active *bool, events ...Event) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
 
-	Activity(ctx context.Context, conversationID string) ([]Activity, error)
+	// Activity returns up to limit (0: every one) of a conversation's activity entries
+	// with ID > afterID, in ID order.
+	Activity(ctx context.Context, conversationID string, afterID int64, limit int) ([]Activity, error)
 	// AppendActivity records an entry that comes with no other change.
 	AppendActivity(ctx context.Context, a Activity) error
 

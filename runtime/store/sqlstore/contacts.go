@@ -167,10 +167,16 @@ func (db *DB) Operators(ctx context.Context) (_ []store.Operator, err error) {
 }
 
 // Activity implements store.Store.
-func (db *DB) Activity(ctx context.Context, conversationID string) (_ []store.Activity, err error) {
+func (db *DB) Activity(ctx context.Context, conversationID string, afterID int64, limit int) (_ []store.Activity, err error) {
 	defer db.timed("list_activity")(&err)
-	rows, err := db.readQuery(ctx, `SELECT id, conversation_id, type, actor, detail, created_at FROM activity
-		WHERE conversation_id = ? ORDER BY id`, conversationID)
+	query := `SELECT id, conversation_id, type, actor, detail, created_at FROM activity
+		WHERE conversation_id = ? AND id > ? ORDER BY id`
+	args := []any{conversationID, afterID}
+	if limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := db.readQuery(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -134,7 +134,7 @@ func testConversations(t *testing.T, open Opener) {
 	if _, err := s.Conversation(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing conversation: %v", err)
 	}
-	acts := must[[]store.Activity](t)(s.Activity(ctx, "q1"))
+	acts := must[[]store.Activity](t)(s.Activity(ctx, "q1", 0, 0))
 	if len(acts) != 1 || acts[0].Type != "ChatStarted" {
 		t.Errorf("activity = %+v", acts)
 	}
@@ -174,8 +174,19 @@ func testTransitions(t *testing.T, open Opener) {
 	if got.Operator != "alice" || got.AcceptDeadline == nil || !got.AcceptDeadline.Equal(*next.AcceptDeadline) {
 		t.Errorf("read back %+v", got)
 	}
-	if acts := must[[]store.Activity](t)(s.Activity(ctx, c.ID)); len(acts) != 2 || acts[1].Type != "ChatAssigned" {
-		t.Errorf("activity %+v", acts)
+	acts := must[[]store.Activity](t)(s.Activity(ctx, c.ID, 0, 0))
+	if len(acts) != 2 || acts[1].Type != "ChatAssigned" {
+		t.Fatalf("activity %+v", acts)
+	}
+	// Paged: up to limit entries after an id.
+	if page := must[[]store.Activity](t)(s.Activity(ctx, c.ID, 0, 1)); len(page) != 1 || page[0].ID != acts[0].ID {
+		t.Errorf("the first page of one = %+v, want the first entry", page)
+	}
+	if page := must[[]store.Activity](t)(s.Activity(ctx, c.ID, acts[0].ID, 1)); len(page) != 1 || page[0].ID != acts[1].ID {
+		t.Errorf("the page after the first entry = %+v, want the second", page)
+	}
+	if page := must[[]store.Activity](t)(s.Activity(ctx, c.ID, acts[1].ID, 0)); len(page) != 0 {
+		t.Errorf("the page after the last entry = %+v, want none", page)
 	}
 }
 
