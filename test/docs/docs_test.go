@@ -17,7 +17,8 @@ import (
 // externalFlags are flags of other tools (kubectl, helm, go) the docs show in commands.
 var externalFlags = []string{"for", "validate", "serviceaccount", "server-side", "create-namespace", "clusterrole",
 	"set", "namespace", "timeout", "dry-run", "kustomize", "values", "wait", "recursive", "format", "rm", "name", "data-binary", "patch-file",
-	"body-file", "edit-last", "create-if-none", "data-urlencode", "install", "field-selector"}
+	"body-file", "edit-last", "create-if-none", "data-urlencode", "install", "field-selector",
+	"help"} // the flag package's own: every switchboard command takes it
 
 var (
 	docMetric   = regexp.MustCompile(`switchboard_[a-z_]+[a-z]`)
