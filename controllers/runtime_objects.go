@@ -275,6 +275,9 @@ func runtimeDeployment(lc *chatv1alpha1.LiveChat, owner []*metav1ac.OwnerReferen
 	if rt.PriorityClassName != "" {
 		pod.WithPriorityClassName(rt.PriorityClassName)
 	}
+	for _, s := range rt.ImagePullSecrets {
+		pod.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(s.Name))
+	}
 
 	template := corev1ac.PodTemplateSpec().WithLabels(selectorLabels(name)).WithSpec(pod)
 	if len(rt.PodAnnotations) > 0 {

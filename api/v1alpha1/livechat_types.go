@@ -120,6 +120,13 @@ type RuntimeSpec struct {
 	// +optional
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
 
+	// ImagePullSecrets name Secrets in the LiveChat's namespace with the credentials of
+	// a private registry that holds the runtime image.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	// +optional
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
 	// Resources of the runtime container. Defaults to requests of 100m CPU and 128Mi
 	// memory and a 512Mi memory limit.
 	// +optional
