@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -46,8 +48,11 @@ func newWSConn(c *websocket.Conn, max int, limited *prometheus.CounterVec) *wsCo
 		if !w.pinged() {
 			return nil
 		}
+		// As gorilla's own handler: a pong that cannot go out is no reason to stop
+		// reading; the writer's failure closes the connection.
 		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(wsWriteTimeout))
-		if err == websocket.ErrCloseSent {
+		var ne net.Error
+		if err == websocket.ErrCloseSent || errors.As(err, &ne) {
 			return nil
 		}
 		return err
