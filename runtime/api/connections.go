@@ -152,6 +152,20 @@ func (cs *connections) contactOnline(id string) bool {
 	return len(cs.byContact[id]) > 0
 }
 
+// OnlineContacts lists the contacts (visitors, internal clients) with a connection
+// open here.
+func (s *Server) OnlineContacts() []string {
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	out := make([]string, 0, len(s.conns.byContact))
+	for id, set := range s.conns.byContact {
+		if len(set) > 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // all lists the open connections.
 func (cs *connections) all() []*wsConn {
 	cs.mu.Lock()

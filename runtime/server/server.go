@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/kubestatus"
 	"github.com/switchboard-chat/switchboard/runtime/notify/dispatch"
 	"github.com/switchboard-chat/switchboard/runtime/outbox"
+	"github.com/switchboard-chat/switchboard/runtime/presence"
 	"github.com/switchboard-chat/switchboard/runtime/processmsg"
 	"github.com/switchboard-chat/switchboard/runtime/source"
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -175,8 +176,17 @@ func Run(ctx context.Context, o Options) error {
 		OnStatus: onStatus, Metrics: reg, Log: log.With("component", "channels"), Now: o.Now})
 	var secrets atomic.Pointer[func(name, key string) []byte]
 	var apiServer *api.Server
+	// Whether a visitor is online: their connections here, and with several replicas
+	// (PostgreSQL) anywhere.
+	var visitors *presence.Tracker
+	visitorOnline := func(contact string) bool {
+		if visitors != nil {
+			return visitors.Online(contact)
+		}
+		return apiServer != nil && apiServer.ContactOnline(contact)
+	}
 	notices := newNotifications(st, engine, func(name, key string) []byte { return (*secrets.Load())(name, key) },
-		func(contact string) bool { return apiServer != nil && apiServer.ContactOnline(contact) }, log.With("component", "notify"))
+		visitorOnline, log.With("component", "notify"))
 	notices.deliverer.Instrument(reg)
 	reg.MustRegister(dispatch.BacklogCollector{Store: st})
 	// In a cluster the runtime writes each NotificationPolicy's delivery counts.
@@ -277,6 +287,14 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()
 	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
+	stopPresence := func() {}
+	if first.Config.LiveChat.Storage.Driver == config.StoragePostgres {
+		visitors = presence.New(st, apiServer.OnlineContacts, apiServer.ContactOnline, log.With("component", "presence"))
+		presenceCtx, cancel := context.WithCancel(context.Background())
+		presenceDone := make(chan struct{})
+		go func() { defer close(presenceDone); visitors.Run(presenceCtx) }()
+		stopPresence = func() { cancel(); <-presenceDone }
+	}
 	sends.Start()
 	notices.dispatcher.Start()
 	daily := analytics.New(analytics.Options{Store: st, Config: func() *config.Config { c, _ := engine.Config(); return c }, Now: o.Now,
@@ -309,7 +327,7 @@ loop:
 		}
 	}
 	daily.Close()
-	shutdownInOrder(log, httpSrv, apiServer, sends, notices, processes, messengers, engine, st)
+	shutdownInOrder(log, httpSrv, apiServer, sends, notices, processes, messengers, engine, st, stopPresence)
 	_ = metricsSrv.Close()
 	return runErr
 }
@@ -323,7 +341,8 @@ const shutdownTimeout = 10 * time.Second
 // finish, stops polling messengers and the engine's background work, and closes the
 // store last.
 func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Server, sends *outbox.Outbox,
-	notices *notifications, processes *processmsg.Service, messengers *channels.Manager, engine *chat.Engine, st store.Store) {
+	notices *notifications, processes *processmsg.Service, messengers *channels.Manager, engine *chat.Engine, st store.Store,
+	stopPresence func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	httpDone := make(chan error, 1)
@@ -335,6 +354,7 @@ func shutdownInOrder(log *slog.Logger, httpSrv *http.Server, apiServer *api.Serv
 		log.Warn("stopping the HTTP server: requests still in flight", "error", err)
 		_ = httpSrv.Close()
 	}
+	stopPresence() // withdraws this replica's visitors: they are gone with its connections
 	notices.dispatcher.Close()
 	if err := sends.Close(ctx); err != nil {
 		log.Warn("stopping the outbox: sends still in flight were cut off; they are sent again after the restart", "error", err)
