@@ -87,11 +87,10 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 		role = "client"
 		registered.credential, registered.channel, registered.name = auth.Credential(r), contact.Channel, contact.ExternalID
 	}
-	conn, ok := s.upgrade(w, r, registered)
+	conn, ok := s.upgrade(w, r, registered, conv.ID)
 	if !ok {
 		return
 	}
-	conn.following = conv.ID
 	hub := s.engine.Hub()
 	hub.Subscribe(conn, chat.TopicVisitor(conv.ID))
 
@@ -118,9 +117,9 @@ func (s *Server) clientWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // upgrade counts a WebSocket against the caps of its address and token, answering
-// 429 beyond them, upgrades the request and registers the connection, whose reader
-// must call remove when it ends.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection) (*wsConn, bool) {
+// 429 beyond them, upgrades the request and registers the connection, following a
+// visitor's conversation, if any; its reader must call remove when it ends.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection, following string) (*wsConn, bool) {
 	switch s.conns.admit(c, s.wsPerAddress, s.wsPerToken) {
 	case capAddress:
 		s.tooMany(w, limitedWSAddress, time.Minute,
@@ -137,6 +136,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection) (
 		return nil, false // the upgrader answered already
 	}
 	conn := newWSConn(c2, s.SendQueue, s.metrics.rateLimited)
+	conn.following = following // before it is registered, where follow may move it on
 	if !s.conns.add(conn, c) {
 		s.conns.release(c)
 		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
@@ -223,7 +223,7 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 			"the console feed opens only from the console's origin, the LiveChat's spec.publicURL")
 		return
 	}
-	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), operator: &me, holder: "operator:" + me.Name})
+	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), operator: &me, holder: "operator:" + me.Name}, "")
 	if !ok {
 		return
 	}
