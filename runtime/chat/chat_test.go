@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -541,5 +542,62 @@ func TestMessengerMessagesFollowTheOpenConversation(t *testing.T) {
 				t.Errorf("the fourth message went to %s, want the new open conversation %s", again.ID, next.ID)
 			}
 		})
+	}
+}
+
+// positionRecorder is a visitor's connection, keeping the places it is told.
+type positionRecorder struct {
+	mu  sync.Mutex
+	got []int
+}
+
+func (p *positionRecorder) Deliver(event []byte) bool {
+	var e chat.VisitorEvent
+	if json.Unmarshal(event, &e) == nil && e.Type == "position" {
+		p.mu.Lock()
+		p.got = append(p.got, e.Position)
+		p.mu.Unlock()
+	}
+	return true
+}
+
+func (p *positionRecorder) Overflow() {}
+
+func (p *positionRecorder) places() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.got)
+}
+
+// A waiting visitor hears of their place when it changes, not at every chat that
+// joins the queue behind them.
+func TestPositionsArePublishedWhenTheyChange(t *testing.T) {
+	h := newHarness(t, samples(t), t.TempDir())
+	h.presence("alice", store.PresenceOnline)
+	v1 := h.visit("v1")
+	h.visit("v2") // alice is full: two chats at once
+	h.visit("v3")
+	second := h.visit("v4")
+	if pos, _ := h.e.Position(ctx, h.get(second.ID)); pos != 2 {
+		t.Fatalf("v4 is at %d, want 2", pos)
+	}
+	rec := &positionRecorder{}
+	h.hub.Subscribe(rec, chat.TopicVisitor(second.ID))
+	h.visit("v5")
+	h.visit("v6")
+	if got := rec.places(); len(got) != 0 {
+		t.Fatalf("places %v published to v4 while chats joined behind it: want none", got)
+	}
+	// alice closes a chat: v3 goes to her, and v4 moves up.
+	if _, err := h.e.Take(ctx, "alice", v1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.e.CloseConversation(ctx, "alice", v1.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	h.visit("v7")
+	if got := rec.places(); !slices.Equal(got, []int{1}) {
+		t.Errorf("v4 was told %v, want [1] once", got)
 	}
 }

@@ -47,3 +47,43 @@ func TestDeadlinesIgnoreStaleStates(t *testing.T) {
 		})
 	}
 }
+
+// Only a change of what routing depends on (state, queue, operator) costs a routing
+// pass; a reply that moved the completion deadline does not.
+func TestRoutingPassesOnlyForChangesThatMoveSomething(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+	queued := store.Conversation{ID: "c", State: store.StateQueued, Queue: "first-line"}
+	assigned := queued
+	assigned.State, assigned.Operator = store.StateAssigned, "alice"
+	active := assigned
+	active.State = store.StateActive
+	replied := active
+	replied.CompletionDeadline = &at
+	forwarded := active
+	forwarded.Queue, forwarded.State, forwarded.Operator = "accounting", store.StateQueued, ""
+	closed := forwarded
+	closed.State = store.StateClosed
+
+	d := newDispatcher()
+	for _, step := range []struct {
+		name string
+		c    store.Conversation
+		want bool
+	}{
+		{"first seen", queued, true},
+		{"the same again", queued, false},
+		{"assigned", assigned, true},
+		{"accepted", active, true},
+		{"a reply moved the deadline", replied, false},
+		{"forwarded to another queue", forwarded, true},
+		{"closed", closed, true},
+		{"closed: forgotten", closed, true},
+	} {
+		if got := d.moved(&step.c); got != step.want {
+			t.Errorf("%s: moved %v, want %v", step.name, got, step.want)
+		}
+	}
+	if len(d.facts) != 0 {
+		t.Errorf("closed conversations are remembered: %v", d.facts)
+	}
+}

@@ -24,10 +24,48 @@ type dispatcher struct {
 	wake  chan struct{}
 	// passes holds one lock per queue: one routing pass per queue at a time.
 	passes map[string]*sync.Mutex
+	// positions holds the places last published to each queue's waiting visitors; a
+	// queue's entry is touched only under its pass lock.
+	positions map[string]map[string]int
+	// facts holds what routing depends on of each open conversation last seen, so a
+	// change that moves none of it (a reply that only moved the completion deadline)
+	// costs no routing pass.
+	facts map[string]routingFacts
+}
+
+// routingFacts is what of a conversation routing depends on: whether it waits, and
+// whose load it counts in.
+type routingFacts struct {
+	state           store.State
+	queue, operator string
 }
 
 func newDispatcher() *dispatcher {
-	return &dispatcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1), passes: map[string]*sync.Mutex{}}
+	return &dispatcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1), passes: map[string]*sync.Mutex{},
+		facts: map[string]routingFacts{}, positions: map[string]map[string]int{}}
+}
+
+// moved records a conversation's state and reports whether it differs, for routing,
+// from the one seen before (or none was).
+func (d *dispatcher) moved(c *store.Conversation) bool {
+	f := routingFacts{state: c.State, queue: c.Queue, operator: c.Operator}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	prev, seen := d.facts[c.ID]
+	if c.State.Open() {
+		d.facts[c.ID] = f
+	} else {
+		delete(d.facts, c.ID)
+	}
+	return !seen || prev != f
+}
+
+// forget drops what was seen of every conversation, after changes may have been
+// missed.
+func (d *dispatcher) forget() {
+	d.mu.Lock()
+	clear(d.facts)
+	d.mu.Unlock()
 }
 
 func (d *dispatcher) mark(queues ...string) {
@@ -111,6 +149,9 @@ func (e *Engine) markForChange(c store.Change) {
 	switch c.Kind {
 	case store.ChangeConversation:
 		conv := c.Conversation
+		if !e.dispatch.moved(conv) {
+			return // nothing routing depends on changed
+		}
 		queues := []string{conv.Queue}
 		// A chat that ends or moves frees its operator in all their queues.
 		for _, op := range []string{conv.Operator, conv.LastOperator} {
@@ -178,9 +219,17 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 		}
 	}
 	e.metrics.queueLength.WithLabelValues(queue).Set(float64(len(left)))
+	// Visitors hear of their place when it changed: a chat joining the end moves
+	// nobody else. (A visitor who connects gets their place with the history.)
+	published := e.dispatch.positions[queue]
+	now := make(map[string]int, len(left))
 	for i, w := range left {
-		e.hub.Publish(mustJSON(VisitorEvent{Type: "position", Position: i + 1}), TopicVisitor(w.ID))
+		now[w.ID] = i + 1
+		if published[w.ID] != i+1 {
+			e.hub.Publish(mustJSON(VisitorEvent{Type: "position", Position: i + 1}), TopicVisitor(w.ID))
+		}
 	}
+	e.dispatch.positions[queue] = now // under the queue's pass lock
 	return nil
 }
 

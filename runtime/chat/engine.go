@@ -139,6 +139,7 @@ func (e *Engine) resync() {
 	if err := e.loadDeadlines(ctx); err != nil {
 		e.log.Error("reloading stored deadlines after the change feed reconnected", "error", err)
 	}
+	e.dispatch.forget()
 	e.markAll()
 	if fn := e.onResync.Load(); fn != nil {
 		(*fn)()
