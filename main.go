@@ -190,6 +190,9 @@ func runRender(args []string) error {
 		return errors.New("name the manifests to render: switchboard render -f DIR (and --diff BASE_DIR to review a change)")
 	}
 	if len(base) > 0 {
+		if *output != render.OutputConfig {
+			return errors.New("-o does not apply with --diff, which prints a review: use --format text or markdown")
+		}
 		opts := render.DiffOptions{Base: base, Head: paths, Format: *format, Namespace: *namespace, ExitCode: *exitCode}
 		if code := render.RunDiff(opts, os.Stdout, os.Stderr); code != 0 {
 			os.Exit(code)

@@ -153,19 +153,23 @@ func TestDockerfileBuildFlagsInjectVersion(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	samples := filepath.Join(repoRoot(), "config", "samples")
 	tests := []struct {
-		args []string
-		want []string
+		args     []string
+		want     []string
+		wantFail bool
 	}{
-		{[]string{"version"}, []string{"switchboard v1.2.3-4-gabcdef0\n", "commit: abcdef0123456789\n", "go: " + goruntime.Version()}},
-		{[]string{"--help"}, []string{"commands:", "  manager ", "  runtime ", "  render ", "  version "}},
-		{[]string{"-h"}, []string{"commands:", "  render "}},
-		{[]string{"help"}, []string{"commands:", "  render "}},
+		{args: []string{"version"}, want: []string{"switchboard v1.2.3-4-gabcdef0\n", "commit: abcdef0123456789\n", "go: " + goruntime.Version()}},
+		{args: []string{"--help"}, want: []string{"commands:", "  manager ", "  runtime ", "  render ", "  version "}},
+		{args: []string{"-h"}, want: []string{"commands:", "  render "}},
+		{args: []string{"help"}, want: []string{"commands:", "  render "}},
+		{args: []string{"render", "--diff", samples, "-f", samples, "--format", "markdown"}, want: []string{"<!-- switchboard-diff -->", "No change to the compiled configuration."}},
+		{args: []string{"render", "--diff", samples, "-f", samples, "-o", "yaml"}, want: []string{"-o does not apply with --diff"}, wantFail: true},
 	}
 	for _, tt := range tests {
 		out, err := exec.Command(bin, tt.args...).CombinedOutput()
-		if err != nil {
-			t.Errorf("switchboard %s: %v\n%s", strings.Join(tt.args, " "), err, out)
+		if (err != nil) != tt.wantFail {
+			t.Errorf("switchboard %s: error %v, want failure %v\n%s", strings.Join(tt.args, " "), err, tt.wantFail, out)
 			continue
 		}
 		for _, w := range tt.want {
