@@ -86,14 +86,17 @@ func TestOperatorMetricsAndEvents(t *testing.T) {
 			t.Errorf("switchboard_operator_resources{kind=%q,ready=\"True\"} = %v", kind, v)
 		}
 	}
-	var lc chatv1alpha1.LiveChat
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "support"}, &lc); err != nil {
-		t.Fatal(err)
-	}
-	revLabels := map[string]string{"namespace": ns, "livechat": "support", "revision": lc.Status.ConfigRevision}
-	if v, ok := metricValue(t, "switchboard_operator_config_revision_info", revLabels); !ok || v != 1 || lc.Status.ConfigRevision == "" {
-		t.Errorf("switchboard_operator_config_revision_info%v = %v, %v; want 1 for the LiveChat's status.configRevision", revLabels, v, ok)
-	}
+	// The metric reads the operator's cache, which may lag the API server a moment.
+	eventually(t, settle, func() (bool, string) {
+		var lc chatv1alpha1.LiveChat
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "support"}, &lc); err != nil {
+			return false, err.Error()
+		}
+		revLabels := map[string]string{"namespace": ns, "livechat": "support", "revision": lc.Status.ConfigRevision}
+		v, ok := metricValue(t, "switchboard_operator_config_revision_info", revLabels)
+		return ok && v == 1 && lc.Status.ConfigRevision != "",
+			fmt.Sprintf("switchboard_operator_config_revision_info%v = %v, %v; want 1 for the LiveChat's status.configRevision", revLabels, v, ok)
+	})
 	if v, ok := metricValue(t, "switchboard_operator_compile_duration_seconds", nil); !ok || v == 0 {
 		t.Error("no compile durations observed")
 	}
