@@ -61,8 +61,10 @@ func (db *DB) updateDelivery(ctx context.Context, tx *sql.Tx, u store.DeliveryUp
 	}
 	setArgs = append(setArgs, args...)
 	setArgs = append(setArgs, u.State)
+	// The conversation's queue comes with each row: subscribers publish by queue.
 	query := `UPDATE messages SET ` + set + ` WHERE id IN (SELECT m.id FROM messages m WHERE ` + where + `
-		AND m.delivery <> '' AND ` + rankOf("m.delivery") + ` < ` + rankOf("?") + `) RETURNING ` + messageColumns
+		AND m.delivery <> '' AND ` + rankOf("m.delivery") + ` < ` + rankOf("?") + `) RETURNING ` + messageColumns +
+		`, (SELECT c.queue FROM conversations c WHERE c.id = messages.conversation_id)`
 	rows, err := db.stmt(ctx, tx, query).query(ctx, setArgs...)
 	if err != nil {
 		return nil, nil, err
@@ -70,29 +72,21 @@ func (db *DB) updateDelivery(ctx context.Context, tx *sql.Tx, u store.DeliveryUp
 	defer rows.Close()
 	var changed []store.Message
 	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
+		var m store.Message
+		var created int64
+		if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Direction, &m.AuthorKind, &m.Author, &m.Text, &m.ProviderID, &created,
+			&m.Delivery, &m.DeliveryError, &m.Queue); err != nil {
 			return nil, nil, err
 		}
+		m.CreatedAt = fromMs(created)
 		changed = append(changed, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	rows.Close()
-	queues := map[string]string{}
 	changes := make([]store.Change, 0, len(changed))
 	for i := range changed {
-		m := &changed[i]
-		q, ok := queues[m.ConversationID]
-		if !ok {
-			if err := db.stmt(ctx, tx, `SELECT queue FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&q); err != nil {
-				return nil, nil, err
-			}
-			queues[m.ConversationID] = q
-		}
-		m.Queue = q
-		changes = append(changes, store.Change{Kind: store.ChangeDelivery, Message: m})
+		changes = append(changes, store.Change{Kind: store.ChangeDelivery, Message: &changed[i]})
 	}
 	return changed, changes, nil
 }

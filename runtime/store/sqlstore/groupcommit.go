@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
@@ -80,9 +81,19 @@ func (g *groupCommit) exclusive(fn func()) {
 	}
 }
 
+// A batch smaller than lingerBelow waits up to lingerFor for more writes when the
+// batch before it held several: one commit for many writes instead of one for each.
+const (
+	lingerBelow = 16
+	lingerFor   = 250 * time.Microsecond
+)
+
 func (g *groupCommit) run() {
 	defer close(g.done)
 	batch := make([]*groupWrite, 0, maxGroup)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	last := 0 // the size of the batch before
 	for {
 		var w *groupWrite
 		select {
@@ -108,6 +119,25 @@ func (g *groupCommit) run() {
 				break fill
 			}
 		}
+		if len(batch) < lingerBelow && last > 1 {
+			// Under concurrent load (the last batch held several writes) the next writes
+			// are on their way: a moment's wait for them costs less than a commit.
+			linger.Reset(lingerFor)
+		wait:
+			for len(batch) < maxGroup {
+				select {
+				case more, ok := <-g.queue:
+					if !ok {
+						break wait
+					}
+					batch = append(batch, more)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
+		}
+		last = len(batch)
 		g.commit(batch)
 		for _, w := range batch {
 			close(w.done)
