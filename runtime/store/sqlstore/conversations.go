@@ -300,9 +300,24 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if m.BotAnswer {
 			open, botAnswer = `state = 'Bot'`, `, bot_answered = 1, version = version + 1 - bot_answered`
 		}
-		if err := db.stmt(ctx, tx, `UPDATE conversations SET seq = seq + 1, last_message_at = ?,
-			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = `+completion+botAnswer+`
-			WHERE id = ? AND `+open+` RETURNING seq, queue`).queryRow(ctx, args...).Scan(&m.Seq, &m.Queue); err != nil {
+		// Replicas schedule deadlines from conversation changes: a write that moves one
+		// announces the conversation, which the update returns whole then.
+		announce := m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer
+		var conv store.Conversation
+		update := `UPDATE conversations SET seq = seq + 1, last_message_at = ?,
+			last_outgoing_at = COALESCE(?, last_outgoing_at), completion_deadline = ` + completion + botAnswer + `
+			WHERE id = ? AND ` + open
+		var err error
+		if announce {
+			conv, err = scanConversation(db.stmt(ctx, tx, update+` RETURNING `+conversationColumns).queryRow(ctx, args...))
+			m.Seq, m.Queue = conv.Seq, conv.Queue
+		} else {
+			err = db.stmt(ctx, tx, update+` RETURNING seq, queue`).queryRow(ctx, args...).Scan(&m.Seq, &m.Queue)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			err = sql.ErrNoRows // scanConversation's word for no row
+		}
+		if err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				var state store.State
 				err := db.stmt(ctx, tx, `SELECT state FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID).Scan(&state)
@@ -318,7 +333,7 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 			}
 			return err
 		}
-		err := db.stmt(ctx, tx, `INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
+		err = db.stmt(ctx, tx, `INSERT INTO messages (conversation_id, seq, direction, author_kind, author, text,
 			provider_id, dedup_key, created_at, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`).queryRow(ctx,
 			m.ConversationID, m.Seq, m.Direction, m.AuthorKind, m.Author, m.Text, m.ProviderID, dedup, ms(m.CreatedAt), m.Delivery).Scan(&m.ID)
 		if err != nil {
@@ -334,13 +349,8 @@ func (db *DB) AppendMessage(ctx context.Context, channel string, m store.Message
 		if err := db.insertEvents(ctx, tx, messageEvents(m), &changes); err != nil {
 			return err
 		}
-		if m.CompletionDeadline != nil || m.ClearCompletion || m.BotAnswer {
-			// Replicas schedule deadlines from conversation changes: announce it.
-			c, err := scanConversation(db.stmt(ctx, tx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`).queryRow(ctx, m.ConversationID))
-			if err != nil {
-				return err
-			}
-			changes = append(changes, store.Change{Kind: store.ChangeConversation, Conversation: &c})
+		if announce {
+			changes = append(changes, store.Change{Kind: store.ChangeConversation, Conversation: &conv})
 		}
 		return nil
 	}, &changes)

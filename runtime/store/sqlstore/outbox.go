@@ -88,23 +88,29 @@ func (db *DB) lockKeys(ctx context.Context, tx *sql.Tx, keys []string) error {
 
 // enqueue inserts jobs in tx and returns how many were new.
 func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, error) {
+	n, _, err := db.enqueueTaking(ctx, tx, jobs)
+	return n, err
+}
+
+// enqueueTaking is enqueue, also saying how many of the new jobs the outbox took as
+// they were inserted (outbox_claim.go): those need no worker to look for them.
+func (db *DB) enqueueTaking(ctx context.Context, tx *sql.Tx, jobs []store.Job) (n, taken int, err error) {
 	keys := make([]string, 0, len(jobs))
 	for _, j := range jobs {
 		switch {
 		case j.Kind == "" || j.Key == "" || j.IdempotencyKey == "":
-			return 0, fmt.Errorf("outbox job %q of kind %q for key %q: kind, key and idempotency key are required", j.IdempotencyKey, j.Kind, j.Key)
+			return 0, 0, fmt.Errorf("outbox job %q of kind %q for key %q: kind, key and idempotency key are required", j.IdempotencyKey, j.Kind, j.Key)
 		case len(j.Payload) > 0 && !json.Valid(j.Payload):
-			return 0, fmt.Errorf("outbox job %q: the payload is not JSON", j.IdempotencyKey)
+			return 0, 0, fmt.Errorf("outbox job %q: the payload is not JSON", j.IdempotencyKey)
 		}
 		keys = append(keys, j.Key)
 	}
 	if err := db.lockKeys(ctx, tx, keys); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	now := db.now()
 	insert := db.stmt(ctx, tx, insertJobQuery)
 	claim := db.claimer.Load()
-	n := 0
 	for _, j := range jobs {
 		if j.RunAt.IsZero() {
 			j.RunAt = now
@@ -117,12 +123,15 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 			msgID = j.MessageID
 		}
 		if claim != nil && claim.kinds[j.Kind] && !j.RunAt.After(now) && claim.admit() {
-			added, err := db.insertClaimed(ctx, tx, claim, j, msgID, now)
+			added, took, err := db.insertClaimed(ctx, tx, claim, j, msgID, now)
 			if err != nil {
-				return n, err
+				return n, taken, err
 			}
 			if added {
 				n++
+			}
+			if took {
+				taken++
 			}
 			continue
 		}
@@ -132,12 +141,12 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, jobs []store.Job) (int, e
 		switch {
 		case errors.Is(err, sql.ErrNoRows): // a duplicate
 		case err != nil:
-			return n, err
+			return n, taken, err
 		default:
 			n++
 		}
 	}
-	return n, nil
+	return n, taken, nil
 }
 
 // enqueueForMessage enqueues m.Jobs in the transaction that stored m.
@@ -156,9 +165,9 @@ func (db *DB) enqueueForMessage(ctx context.Context, tx *sql.Tx, m *store.Messag
 			j.IdempotencyKey = fmt.Sprintf("%s/message/%d", j.Kind, m.ID)
 		}
 	}
-	n, err := db.enqueue(ctx, tx, m.Jobs)
-	if err == nil && n > 0 {
-		*changes = append(*changes, store.Change{Kind: store.ChangeJobs})
+	n, taken, err := db.enqueueTaking(ctx, tx, m.Jobs)
+	if err == nil && n > taken {
+		*changes = append(*changes, store.Change{Kind: store.ChangeJobs}) // workers look for the rest
 	}
 	return err
 }
@@ -172,7 +181,8 @@ func (db *DB) Enqueue(ctx context.Context, jobs ...store.Job) (n int, err error)
 	var changes []store.Change
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if n, err = db.enqueue(ctx, tx, jobs); err == nil && n > 0 {
+		var taken int
+		if n, taken, err = db.enqueueTaking(ctx, tx, jobs); err == nil && n > taken {
 			changes = []store.Change{{Kind: store.ChangeJobs}}
 		}
 		return err

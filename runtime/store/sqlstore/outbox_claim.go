@@ -55,22 +55,22 @@ func (db *DB) ClaimOnEnqueue(owner string, kinds []string, lease time.Duration,
 }
 
 // insertClaimed inserts j leased to c's outbox if it is its key's head, recording it
-// for c, and reports whether j was new.
-func (db *DB) insertClaimed(ctx context.Context, tx *sql.Tx, c *enqueueClaim, j store.Job, msgID any, now time.Time) (bool, error) {
+// for c, and reports whether j was new and whether it was taken.
+func (db *DB) insertClaimed(ctx context.Context, tx *sql.Tx, c *enqueueClaim, j store.Job, msgID any, now time.Time) (added, taken bool, err error) {
 	leaseEnd := now.Add(c.lease)
 	var id, head int64
-	err := db.stmt(ctx, tx, insertClaimedJobQuery).queryRow(ctx, j.Kind, j.Key, j.Limiter, j.IdempotencyKey, string(j.Payload),
+	err = db.stmt(ctx, tx, insertClaimedJobQuery).queryRow(ctx, j.Kind, j.Key, j.Limiter, j.IdempotencyKey, string(j.Payload),
 		msgID, j.MaxAttempts, ms(leaseEnd), ms(j.RunAt), ms(now), j.Tally, db.instance+"/"+c.owner, j.Key).Scan(&id, &head)
 	switch {
 	case errors.Is(err, sql.ErrNoRows): // a duplicate
 		c.release(1)
-		return false, nil
+		return false, false, nil
 	case err != nil:
 		c.release(1)
-		return false, err
+		return false, false, err
 	case head == 0: // waits for the jobs of its key before it
 		c.release(1)
-		return true, nil
+		return true, false, nil
 	}
 	j.ID, j.State, j.Attempts, j.Owner = id, store.JobPending, 1, c.owner
 	j.RunAt, j.CreatedAt = fromMs(ms(leaseEnd)), fromMs(ms(now))
@@ -78,7 +78,7 @@ func (db *DB) insertClaimed(ctx context.Context, tx *sql.Tx, c *enqueueClaim, j 
 		j.MessageID = m
 	}
 	db.claimed = append(db.claimed, claimedJob{claim: c, job: j})
-	return true, nil
+	return true, true, nil
 }
 
 // claimedJob is a job taken at its insert, until its transaction ends.
