@@ -35,7 +35,10 @@ type Deliverer struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	made map[string]made
-	m    *metrics
+	// revision is the revision of the configuration revisionOf, the last one seen.
+	revisionOf *config.Config
+	revision   string
+	m          *metrics
 	// keys signs the links of {attachments}.
 	keys *media.KeySource
 	// failing tracks the DeliveryFailed events being recorded, for Close.
@@ -150,9 +153,14 @@ func (d *Deliverer) retry(pol *config.Policy, job store.Job, ptype string, err e
 // provider returns the policy's provider, made for the configuration in force.
 func (d *Deliverer) provider(cfg *config.Config, pol *config.Policy, name string) (notify.Provider, error) {
 	key := pol.Name + "/" + name
-	rev := cfg.Revision()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// A configuration's revision hashes all of it: worked out once per configuration,
+	// not once per delivery.
+	if d.revisionOf != cfg {
+		d.revisionOf, d.revision = cfg, cfg.Revision()
+	}
+	rev := d.revision
 	if m, ok := d.made[key]; ok && m.revision == rev {
 		return m.provider, m.err
 	}
