@@ -18,6 +18,11 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 KUBECTL ?= kubectl
 
 GO_TEST_FLAGS ?= -count=1
+# Extra flags of the bench-* targets, such as profiles:
+# make bench-channels BENCH_FLAGS='-cpuprofile cpu.out -memprofile mem.out'. (bench-runtime
+# runs the runtime in a process of its own, so these profile its load generator; profile
+# that runtime through its --pprof, docs/operations.md.)
+BENCH_FLAGS ?=
 # Packages with tests; `make test PKG=./controllers/...` narrows a run.
 PKG ?= ./...
 
@@ -77,19 +82,19 @@ bench: bench-operator bench-runtime bench-routing bench-channels bench-notify be
 
 .PHONY: bench-routing
 bench-routing: ## Routing: decisions among 1,000 operators, committed assignments on SQLite and PostgreSQL.
-	go test -run '^$$' -bench BenchmarkRouting -benchtime 1x -timeout 20m ./test/bench/
+	go test -run '^$$' -bench BenchmarkRouting -benchtime 1x -timeout 20m $(BENCH_FLAGS) ./test/bench/
 
 .PHONY: bench-runtime
 bench-runtime: ## Runtime: messages/s and latency over WebSockets, memory per idle connection, on SQLite and PostgreSQL.
-	go test -run '^$$' -bench 'BenchmarkRuntime(SQLite|Postgres)' -benchtime 1x -timeout 20m ./test/bench/
+	go test -run '^$$' -bench 'BenchmarkRuntime(SQLite|Postgres)' -benchtime 1x -timeout 20m $(BENCH_FLAGS) ./test/bench/
 
 .PHONY: bench-channels
 bench-channels: ## Messengers: inbound Telegram webhooks/s, replies sent/s through the outbox, reply-to-provider latency, on SQLite and PostgreSQL.
-	go test -run '^$$' -bench BenchmarkChannels -benchtime 1x -timeout 20m ./test/bench/
+	go test -run '^$$' -bench BenchmarkChannels -benchtime 1x -timeout 20m $(BENCH_FLAGS) ./test/bench/
 
 .PHONY: bench-notify
 bench-notify: ## Notifications: events to signed webhook deliveries per second and latency, on SQLite and PostgreSQL.
-	go test -run '^$$' -bench BenchmarkNotify -benchtime 1x -timeout 20m ./test/bench/
+	go test -run '^$$' -bench BenchmarkNotify -benchtime 1x -timeout 20m $(BENCH_FLAGS) ./test/bench/
 
 .PHONY: bench-outbox
 bench-outbox: ## Outbox: sends/s and latency, ours and River's, on SQLite and PostgreSQL.
