@@ -150,3 +150,30 @@ func routeMatches(pattern, path string) bool {
 	}
 	return len(ps) == len(ds)
 }
+
+// codeMetric finds a metric's definition in Go source: a Name of the options, or a
+// collector's Desc.
+var codeMetric = regexp.MustCompile(`(?:Name:\s*|NewDesc\()"(switchboard_[a-z_]+)"`)
+
+// TestEveryMetricIsDocumented: operations.md lists every metric the operator and the
+// runtime export, with its labels.
+func TestEveryMetricIsDocumented(t *testing.T) {
+	ops := readAll(t, "docs/operations.md")["docs/operations.md"]
+	var defined []string
+	for file, src := range readAll(t, "runtime/*/*.go", "runtime/*/*/*.go", "controllers/*.go") {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		for _, m := range codeMetric.FindAllStringSubmatch(src, -1) {
+			defined = append(defined, m[1])
+		}
+	}
+	if len(defined) < 30 {
+		t.Fatalf("found only %d metric definitions: the pattern no longer matches how metrics are defined", len(defined))
+	}
+	for _, name := range defined {
+		if !strings.Contains(ops, "`"+name+"`") {
+			t.Errorf("docs/operations.md does not document the metric %s", name)
+		}
+	}
+}
