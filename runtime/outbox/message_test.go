@@ -150,7 +150,9 @@ func TestAMessageGivenUpOnIsMarkedFailedWithItsJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		start(t, s, outbox.Options{PollInterval: 50 * time.Millisecond}, map[string]outbox.Kind{"channel.send": {
-			Handle: func(context.Context, store.Job) error { return outbox.Permanent(errors.New("the bot was blocked by the user")) },
+			Handle: func(context.Context, store.Job) error {
+				return outbox.Permanent(errors.New("the bot was blocked by the user"))
+			},
 			FailedDelivery: func(j store.Job, reason string) *store.DeliveryUpdate {
 				return &store.DeliveryUpdate{MessageID: j.MessageID, State: store.DeliveryFailed, Error: reason}
 			}}})

@@ -91,7 +91,7 @@ func TestVisitorsOnlineAcrossReplicas(t *testing.T) {
 				t.Fatal("a dead replica's visitor is still online after TTL")
 			}
 			// A live replica refreshes its visitors before they expire.
-			a.Sync(ctx) // refresh is due: Refresh < TTL
+			a.Sync(ctx)    // refresh is due: Refresh < TTL
 			for range 30 { // longer than TTL
 				clock = clock.Add(Poll)
 				a.Sync(ctx)
