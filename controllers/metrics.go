@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,7 +40,10 @@ func newOperatorMetrics(reader client.Reader, reg prometheus.Registerer) *operat
 	m.compileProblems = promreg.MustRegister(reg, m.compileProblems)
 	m.compileDuration = promreg.MustRegister(reg, m.compileDuration)
 	m.revisionsRendered = promreg.MustRegister(reg, m.revisionsRendered)
-	promreg.MustRegister[prometheus.Collector](reg, &resourceCollector{reader: reader})
+	// A manager started again in the same process (tests do) reads through the new
+	// cache: the collector registered first is kept, and pointed at it.
+	rc := promreg.MustRegister(reg, &resourceCollector{})
+	rc.reader.Store(&reader)
 	return m
 }
 
@@ -55,7 +59,7 @@ func (m *operatorMetrics) forget(namespace, name string) {
 // resourceCollector counts switchboard objects by kind and readiness at scrape time,
 // from the cache, so the numbers can never drift from what the API says.
 type resourceCollector struct {
-	reader client.Reader
+	reader atomic.Pointer[client.Reader]
 }
 
 var resourcesDesc = prometheus.NewDesc("switchboard_operator_resources",
@@ -89,8 +93,12 @@ func (c *resourceCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(resourcesDesc, prometheus.GaugeValue, float64(n), kind, status)
 		}
 	}
+	reader := c.reader.Load()
+	if reader == nil {
+		return
+	}
 	list := func(l client.ObjectList) bool {
-		return c.reader.List(ctx, l, client.UnsafeDisableDeepCopy) == nil
+		return (*reader).List(ctx, l, client.UnsafeDisableDeepCopy) == nil
 	}
 	var lcs chatv1alpha1.LiveChatList
 	var qs chatv1alpha1.ChatQueueList

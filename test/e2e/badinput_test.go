@@ -37,7 +37,7 @@ func TestBadInputGetsAClearAnswer(t *testing.T) {
 		{"text over the limit", "POST", msgs, v.token, map[string]string{"text": strings.Repeat("x", 5000)}, nil, 400, "the limit is 4096"},
 		{"body over the limit", "POST", msgs, v.token, `{"text": "` + strings.Repeat("x", 70000) + `"}`, nil, 413, "larger than 65536 bytes"},
 		{"not JSON", "POST", msgs, v.token, "text=hello", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "application/json"},
-		{"bad after", "GET", msgs + "?after=-3", v.token, nil, nil, 400, "after must be a message sequence number"},
+		{"bad after", "GET", msgs + "?after=-3", v.token, nil, nil, 400, "after must be a number, 0 or more"},
 		{"unknown conversation", "POST", rt.base + "/api/v1/channels/website/conversations/nope/messages", v.token, map[string]string{"text": "x"}, nil, 404, "no such conversation"},
 		{"unknown conversation for an operator", "POST", rt.base + "/api/v1/conversations/nope/take", alice, nil, nil, 404, "no such conversation"},
 		{"unknown presence", "PUT", rt.base + "/api/v1/me/presence", alice, map[string]string{"presence": "busy"}, nil, 400, `presence "busy": use online, away or offline`},
