@@ -116,3 +116,37 @@ data:
 		}
 	}
 }
+
+// The five checks differ only in the kind they name and the Channel's Connected
+// clause: they are written from one template (Argo CD has no includes), and must be
+// what it gives.
+func TestHealthChecksAreGenerated(t *testing.T) {
+	tmpl, err := os.ReadFile("health.lua.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected, err := os.ReadFile("connected.lua.part")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range kinds {
+		extra := ""
+		if kind == "Channel" {
+			extra = string(connected)
+		}
+		want := strings.ReplaceAll(strings.ReplaceAll(string(tmpl), "%KIND%", kind), "%EXTRA%", extra)
+		path := filepath.Join("resource_customizations", "chat.switchboard.dev", kind, "health.lua")
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s is not what health.lua.tmpl gives: edit the template and run go test ./gitops/argocd -update", path)
+		}
+	}
+}

@@ -1,4 +1,5 @@
--- Argo CD health of a switchboard NotificationPolicy. switchboard follows the kstatus
+-- Argo CD health of a switchboard NotificationPolicy. Generated from gitops/argocd/health.lua.tmpl
+-- by "go test ./gitops/argocd -update": edit that file. switchboard follows the kstatus
 -- conventions: observedGeneration, and the Ready, Reconciling and Stalled conditions,
 -- each with a message that says what to do.
 local function condition(type)
