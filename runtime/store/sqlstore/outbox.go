@@ -309,15 +309,6 @@ func (db *DB) JobStats(ctx context.Context) (_ []store.JobStats, err error) {
 // PruneJobs implements store.Jobs.
 func (db *DB) PruneJobs(ctx context.Context, before time.Time, limit int) (n int, err error) {
 	defer db.timed("prune_jobs")(&err)
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := db.stmt(ctx, tx, `DELETE FROM outbox_jobs WHERE id IN (
-			SELECT id FROM outbox_jobs WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`).exec(ctx, ms(before), limit)
-		if err != nil {
-			return err
-		}
-		rows, err := res.RowsAffected()
-		n = int(rows)
-		return err
-	}, nil)
-	return n, err
+	return db.deleteRows(ctx, `DELETE FROM outbox_jobs WHERE id IN (
+		SELECT id FROM outbox_jobs WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`, ms(before), limit)
 }
