@@ -33,11 +33,12 @@ func originAllowed(origin string, allowed []string, publicOrigin string) bool {
 }
 
 // consoleOriginAllowed decides whether a browser page may open the operator feed: the
-// console is served at the LiveChat's public URL, so only that origin may. Without a
-// public URL the console's own origin (Origin matching Host) may, and so may a page
-// on the loopback interface served by this runtime (kubectl port-forward, the
-// standalone quick start), whose origin a page elsewhere cannot claim. Clients that
-// are not browsers send no Origin and are judged by their token alone.
+// console is served at the LiveChat's public URL, so only that origin may, and so may
+// a page on the loopback interface served by this runtime (kubectl port-forward, the
+// standalone quick start), whose origin a page elsewhere cannot claim. An Origin that
+// merely equals the Host header is no evidence: a DNS-rebinding page forges both, with
+// or without a public URL. Clients that are not browsers send no Origin and are judged
+// by their token alone.
 func consoleOriginAllowed(r *http.Request, publicOrigin string) bool {
 	origin := r.Header.Get("Origin")
 	switch {
@@ -47,10 +48,7 @@ func consoleOriginAllowed(r *http.Request, publicOrigin string) bool {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
-		return false
-	}
-	return publicOrigin == "" || isLoopback(u.Hostname())
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && isLoopback(u.Hostname())
 }
 
 func isLoopback(host string) bool {
