@@ -18,6 +18,9 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 KUBECTL ?= kubectl
 
 GO_TEST_FLAGS ?= -count=1
+# How long bench-soak keeps its load up on each store.
+SOAK ?= 5m
+
 # Extra flags of the bench-* targets, such as profiles:
 # make bench-channels BENCH_FLAGS='-cpuprofile cpu.out -memprofile mem.out'. (bench-runtime
 # runs the runtime in a process of its own, so these profile its load generator; profile
@@ -78,11 +81,15 @@ test-race: ## Run the runtime's tests under the race detector (CI runs it after 
 	go test -race $(GO_TEST_FLAGS) ./runtime/...
 
 .PHONY: bench
-bench: bench-operator bench-runtime bench-routing bench-channels bench-notify bench-outbox ## Run every benchmark (prints figures; see docs/benchmarks.md).
+bench: bench-operator bench-runtime bench-routing bench-channels bench-notify bench-outbox bench-soak ## Run every benchmark (prints figures; see docs/benchmarks.md).
 
 .PHONY: bench-routing
 bench-routing: ## Routing: decisions among 1,000 operators, committed assignments on SQLite and PostgreSQL.
 	go test -run '^$$' -bench BenchmarkRouting -benchtime 1x -timeout 20m $(BENCH_FLAGS) ./test/bench/
+
+.PHONY: bench-soak
+bench-soak: ## Soak: mixed load with abusive clients for SOAK (default 5m) on SQLite and PostgreSQL: p99, RSS and WAL over time, 0 lost.
+	go test -run '^$$' -bench 'BenchmarkSoak(SQLite|Postgres)' -benchtime 1x -timeout 3h $(BENCH_FLAGS) ./test/bench/ -soak=$(SOAK)
 
 .PHONY: bench-runtime
 bench-runtime: ## Runtime: messages/s and latency over WebSockets, memory per idle connection, on SQLite and PostgreSQL.

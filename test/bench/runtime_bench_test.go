@@ -31,8 +31,8 @@ const benchOrigin = "http://localhost:8080"
 // runtimeProcess is `switchboard runtime` in its own process, so its CPU and memory are
 // measured apart from the load generator's.
 type runtimeProcess struct {
-	cmd  *exec.Cmd
-	base string
+	cmd           *exec.Cmd
+	base, dataDir string
 }
 
 func freeAddr(b *testing.B) string {
@@ -72,16 +72,20 @@ func samplesDir(b *testing.B, postgresURI string) string {
 	return dir
 }
 
-func startProcess(b *testing.B, bin, manifests string) *runtimeProcess {
-	addr, metrics := freeAddr(b), freeAddr(b)
-	cmd := exec.Command(bin, "runtime", "--manifests", manifests, "--data-dir", b.TempDir(), "--http-address", addr,
-		"--metrics-address", metrics, "--message-rate", "1000000", "--message-burst", "1000000", "--log-level", "warn",
-		"--websocket-send-queue", "4096", "--conversation-rate", "-1", "--websocket-rate", "-1", "--websockets-per-address", "-1")
+// unlimited lifts the runtime's limits on anonymous clients, which a throughput run
+// from one address would otherwise hit.
+var unlimited = []string{"--message-rate", "1000000", "--message-burst", "1000000", "--websocket-send-queue", "4096",
+	"--conversation-rate", "-1", "--websocket-rate", "-1", "--websockets-per-address", "-1"}
+
+func startProcess(b *testing.B, bin, manifests string, flags ...string) *runtimeProcess {
+	addr, metrics, dataDir := freeAddr(b), freeAddr(b), b.TempDir()
+	cmd := exec.Command(bin, append([]string{"runtime", "--manifests", manifests, "--data-dir", dataDir, "--http-address", addr,
+		"--metrics-address", metrics, "--log-level", "warn"}, flags...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	p := &runtimeProcess{cmd: cmd, base: "http://" + addr}
+	p := &runtimeProcess{cmd: cmd, base: "http://" + addr, dataDir: dataDir}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if res, err := http.Get(p.base + "/healthz"); err == nil {
@@ -331,7 +335,7 @@ func idleConnections(b *testing.B, p *runtimeProcess, n int) {
 func runtimeBench(b *testing.B, store string, postgresURI string) {
 	bin := buildBinary(b)
 	fmt.Printf("\nruntime benchmark on %s\n", store)
-	p := startProcess(b, bin, samplesDir(b, postgresURI))
+	p := startProcess(b, bin, samplesDir(b, postgresURI), unlimited...)
 	throughput(b, p, 100, 200, 5000)
 	throughput(b, p, 100, 200, 0)
 	idleConnections(b, p, 10000)
