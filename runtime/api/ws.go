@@ -130,12 +130,13 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection, f
 			fmt.Sprintf("%d WebSockets are open with your token already, the most allowed: close one, or try again in %%d s", s.wsPerToken))
 		return nil, false
 	}
-	c2, err := upgrader.Upgrade(w, r, nil)
+	c2, gathering, err := upgradeGathering(w, r)
 	if err != nil {
 		s.conns.release(c)
 		return nil, false // the upgrader answered already
 	}
 	conn := newWSConn(c2, s.SendQueue, s.metrics.rateLimited)
+	conn.gathering = gathering
 	conn.following = following // before it is registered, where follow may move it on
 	if !s.conns.add(conn, c) {
 		s.conns.release(c)

@@ -21,14 +21,16 @@ const wsQueueBytes = 4 << 20
 // exists only while there is something to write, so an idle connection costs one
 // goroutine (its reader) and a small read buffer.
 type wsConn struct {
-	c       *websocket.Conn
-	max     int
-	mu      sync.Mutex
-	queue   [][]byte
-	queued  int // bytes in queue
-	writing bool
-	closed  bool
-	ping    *time.Timer
+	c *websocket.Conn
+	// gathering, when set, lets the writer send the frames of one turn together.
+	gathering *gatheringConn
+	max       int
+	mu        sync.Mutex
+	queue     [][]byte
+	queued    int // bytes in queue
+	writing   bool
+	closed    bool
+	ping      *time.Timer
 	// following is the conversation a visitor's or internal client's connection
 	// carries; it moves to the next one when the contact starts it (follow.go).
 	following string
@@ -158,12 +160,23 @@ func (w *wsConn) flush() {
 			return
 		}
 		w.mu.Unlock()
+		gathered := len(batch) > 1 && w.gathering != nil
+		if gathered {
+			w.gathering.gather()
+		}
 		for _, b := range batch {
 			if w.isClosed() {
 				break // what is left is dropped; the loop's top ends the writer
 			}
 			_ = w.c.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 			if err := w.c.WriteMessage(websocket.TextMessage, b); err != nil {
+				w.close(websocket.CloseGoingAway, "")
+				return
+			}
+		}
+		if gathered {
+			_ = w.gathering.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+			if err := w.gathering.send(); err != nil {
 				w.close(websocket.CloseGoingAway, "")
 				return
 			}
