@@ -26,7 +26,8 @@ const MaxUploadBytes = 100<<20 + 64<<10
 // bodyLimit is the most of a request's body that is read: uploads may be large,
 // everything else is small JSON.
 func bodyLimit(r *http.Request) int64 {
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/conversations/") && strings.HasSuffix(r.URL.Path, "/attachments") {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/attachments") &&
+		(strings.HasPrefix(r.URL.Path, "/api/v1/conversations/") || strings.HasPrefix(r.URL.Path, "/api/v1/channels/")) {
 		return MaxUploadBytes
 	}
 	return MaxBodyBytes
@@ -39,6 +40,7 @@ func (s *Server) attachmentRoutes() {
 	s.handle("GET /api/v1/conversations/{id}/attachments/{attachment}", s.operator(s.operatorAttachment))
 	s.handle("POST /api/v1/conversations/{id}/attachments", s.operator(s.uploadAttachment))
 	s.handle("GET /api/v1/channels/{channel}/conversations/{id}/attachments/{attachment}", s.visitorAttachment)
+	s.handle("POST /api/v1/channels/{channel}/conversations/{id}/attachments", s.visitorUpload)
 	s.handle("GET /api/v1/media/{token}", s.publicMedia) // media.PublicPath, which signed URLs use
 }
 

@@ -28,7 +28,7 @@ func (s *Server) operator(h operatorHandler) http.HandlerFunc {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, me chat.Me) {
-	writeJSON(w, http.StatusOK, me)
+	writeJSON(w, http.StatusOK, s.meWithConsole(me))
 }
 
 type presenceRequest struct {

@@ -198,6 +198,11 @@ func (s *Server) clientLoop(ctx context.Context, conn *wsConn, role string, cont
 				return
 			}
 			conn.send(map[string]string{"type": "pong"})
+		case "typing":
+			if !conn.pinged() {
+				return
+			}
+			s.visitorTyping(ctx, conn.followed())
 		default:
 			if !conn.refused() {
 				return
@@ -241,21 +246,35 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 		return
 	}
 	s.metrics.connections.WithLabelValues("operator").Inc()
-	go func() {
-		defer s.metrics.connections.WithLabelValues("operator").Dec()
-		defer s.conns.remove(conn)
-		defer hub.Unsubscribe(conn)
-		defer conn.close(websocket.CloseNormalClosure, "")
-		for {
-			if _, _, err := conn.c.ReadMessage(); err != nil {
+	go s.operatorLoop(context.WithoutCancel(r.Context()), conn, me)
+}
+
+// operatorLoop reads a console's events until the connection ends: typing indicators
+// only; a client that keeps sending anything else is broken.
+func (s *Server) operatorLoop(ctx context.Context, conn *wsConn, me chat.Me) {
+	defer s.metrics.connections.WithLabelValues("operator").Dec()
+	defer s.conns.remove(conn)
+	defer s.engine.Hub().Unsubscribe(conn)
+	defer conn.close(websocket.CloseNormalClosure, "")
+	for {
+		_, data, err := conn.c.ReadMessage()
+		if err != nil {
+			return
+		}
+		var ev operatorEvent
+		if json.Unmarshal(data, &ev) == nil && ev.Type == "typing" {
+			if !conn.pinged() {
 				return
 			}
-			// The feed takes no events: a client that keeps sending them is broken.
-			if !conn.refused() {
-				return
+			if s.operatorTyping(ctx, me, ev.Conversation) {
+				continue
 			}
 		}
-	}()
+		if !conn.refused() {
+			return
+		}
+		conn.send(map[string]string{"type": "error", "message": `the console feed takes only {"type":"typing","conversation":"<id>"} for a chat you hold`})
+	}
 }
 
 // snapshotConversations bounds the conversations of a console's snapshot; a console
