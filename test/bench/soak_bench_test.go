@@ -23,7 +23,8 @@ var soakDuration = flag.Duration("soak", 5*time.Minute, "how long BenchmarkSoakS
 const (
 	soakVisitors     = 60
 	soakVisitorEvery = 500 * time.Millisecond // each visitor's pace: 120 messages/s in all
-	soakHold         = 3 * time.Second        // how long an operator keeps a chat before closing it
+	soakHold         = time.Second            // how long an operator keeps a chat before closing it
+	soakLimit        = 2                      // chats an operator holds at once (the samples' simultaneousChats)
 )
 
 // soakOperators are the sample operators who work the queue; sam, the supervisor,

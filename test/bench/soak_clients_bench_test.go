@@ -61,7 +61,7 @@ func (s *soakLoad) open(c *http.Client, addr, name, text string) (token, conv st
 		Conversation struct{ ID string }
 	}
 	code, err := soakDo(c, s.p.base, "POST", "/api/v1/channels/website/conversations", "",
-		map[string]string{"name": name, "text": text}, &out, "Origin", benchOrigin, "X-Forwarded-For", addr)
+		map[string]string{"name": name, "email": "visitor@example.com", "text": text}, &out, "Origin", benchOrigin, "X-Forwarded-For", addr)
 	if err != nil {
 		return "", "", 0
 	}
@@ -167,15 +167,16 @@ func (s *soakLoad) chat(who, addr, token, conv string) {
 	}
 }
 
-// operator works the queue like a person with a console: takes what waits for them,
-// answers, and closes each chat after holding it soakHold.
+// operator works the queue like a person with a console: below their limit, takes the
+// chat that waited longest (or one routed to them), answers each chat after holding it
+// soakHold and closes it.
 func (s *soakLoad) operator(name string) {
 	c, token := soakClient(), "sample-token-"+name
 	if code, err := soakDo(c, s.p.base, "PUT", "/api/v1/me/presence", token, map[string]string{"presence": "online"}, nil); err != nil || code != http.StatusOK {
 		s.errors.Add(1)
 	}
 	held := map[string]time.Time{}
-	for n := 0; s.sleep(200 * time.Millisecond); {
+	for n := 0; s.sleep(100 * time.Millisecond); {
 		var list struct {
 			Conversations []struct{ ID, State, Operator string }
 		}
@@ -183,40 +184,55 @@ func (s *soakLoad) operator(name string) {
 			s.errors.Add(1)
 			continue
 		}
+		mine := map[string]bool{}
 		for _, conv := range list.Conversations {
+			if conv.State == "Active" && conv.Operator == name {
+				mine[conv.ID] = true
+				if _, ok := held[conv.ID]; !ok {
+					held[conv.ID] = time.Now()
+				}
+			}
+		}
+		for id := range held {
+			if !mine[id] {
+				delete(held, id) // closed by its visitor's leaving or by a supervisor
+			}
+		}
+		for id, since := range held {
+			if time.Since(since) < soakHold {
+				continue
+			}
+			n++
+			text := fmt.Sprintf("%s answers #%d", name, n)
+			if code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+id+"/messages", token, map[string]string{"text": text}, nil); err == nil && code == http.StatusCreated {
+				s.ack("operator "+name, id, text, 0)
+			} else {
+				s.errors.Add(1)
+			}
+			if code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+id+"/close", token, nil, nil); err == nil && code == http.StatusOK {
+				delete(held, id)
+				s.count(func(w *soakWindow) { w.closes++ })
+			} else if err != nil || code != http.StatusConflict {
+				s.errors.Add(1)
+			}
+		}
+		conflicts := 0
+		for _, conv := range list.Conversations {
+			if len(held) >= soakLimit || conflicts == 3 {
+				break
+			}
+			if conv.State != "Queued" && (conv.State != "Assigned" || conv.Operator != name) {
+				continue
+			}
+			code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+conv.ID+"/take", token, nil, nil)
 			switch {
-			case conv.State == "Queued", conv.State == "Assigned" && conv.Operator == name:
-				code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+conv.ID+"/take", token, nil, nil)
-				switch {
-				case err == nil && code == http.StatusOK:
-					held[conv.ID] = time.Now()
-					s.count(func(w *soakWindow) { w.takes++ })
-				case err != nil || code != http.StatusConflict: // a conflict: someone was first, or the limit is reached
-					s.errors.Add(1)
-				}
-			case conv.State == "Active" && conv.Operator == name:
-				since, ok := held[conv.ID]
-				if !ok {
-					held[conv.ID] = time.Now()
-					continue
-				}
-				if time.Since(since) < soakHold {
-					continue
-				}
-				n++
-				text := fmt.Sprintf("%s answers #%d", name, n)
-				var m struct{ Seq int64 }
-				if code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+conv.ID+"/messages", token, map[string]string{"text": text}, &m); err == nil && code == http.StatusCreated {
-					s.ack("operator "+name, conv.ID, text, 0)
-				} else {
-					s.errors.Add(1)
-				}
-				if code, err := soakDo(c, s.p.base, "POST", "/api/v1/conversations/"+conv.ID+"/close", token, nil, nil); err == nil && code == http.StatusOK {
-					delete(held, conv.ID)
-					s.count(func(w *soakWindow) { w.closes++ })
-				} else if err != nil || code != http.StatusConflict {
-					s.errors.Add(1)
-				}
+			case err == nil && code == http.StatusOK:
+				held[conv.ID] = time.Now()
+				s.count(func(w *soakWindow) { w.takes++ })
+			case err == nil && code == http.StatusConflict: // another operator was first
+				conflicts++
+			default:
+				s.errors.Add(1)
 			}
 		}
 	}
