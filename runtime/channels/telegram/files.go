@@ -48,8 +48,15 @@ func (a *Adapter) Fetch(ctx context.Context, att channels.Attachment, maxBytes i
 	return channels.Download(a.http, req, min(maxBytes, maxDownload), "telegram file", a.redact)
 }
 
-// redact removes the bot token from an error's text.
-func (a *Adapter) redact(s string) string { return strings.ReplaceAll(s, a.token, "<token>") }
+// redact removes the bot token and the webhook secret derived from it from an error's
+// text, such as a description the API (or a proxy in front of it) echoed them in.
+func (a *Adapter) redact(s string) string {
+	s = strings.ReplaceAll(s, a.token, "<token>")
+	if a.secret != "" {
+		s = strings.ReplaceAll(s, a.secret, "<secret>")
+	}
+	return s
+}
 
 // sendFile sends an operator's file: a picture with sendPhoto, anything else with
 // sendDocument, uploaded as a multipart form, with the text as its caption. A text

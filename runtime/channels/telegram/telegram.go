@@ -123,6 +123,7 @@ func (a *Adapter) do(ctx context.Context, method, contentType string, body io.Re
 		return fmt.Errorf("telegram %s: %s with an answer that is not the Bot API's", method, resp.Status)
 	}
 	if !env.OK {
+		env.Description = a.redact(env.Description)
 		return classify(method, resp.StatusCode, env.apiError)
 	}
 	if out != nil {
