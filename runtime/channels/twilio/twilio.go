@@ -138,12 +138,14 @@ func (a *Adapter) call(ctx context.Context, method, path string, form url.Values
 	return resp, data, nil
 }
 
-// decodeError reads a refusal's body, and a detail for error messages.
-func decodeError(data []byte) (apiError, string) {
+// decodeError reads a refusal's body, and a detail for error messages. The auth token
+// is cut out of Twilio's text, should it (or a proxy in front of it) ever echo it.
+func (a *Adapter) decodeError(data []byte) (apiError, string) {
 	var e apiError
 	if json.Unmarshal(data, &e) != nil || e.Code == 0 {
 		return apiError{}, ""
 	}
+	e.Message = strings.ReplaceAll(e.Message, a.token, "<token>")
 	return e, fmt.Sprintf("error %d: %s", e.Code, clip(e.Message, 200))
 }
 
@@ -210,7 +212,7 @@ func (a *Adapter) create(ctx context.Context, form url.Values) (channels.Sent, e
 
 // sendError classifies Twilio's refusal of a message for the outbox.
 func (a *Adapter) sendError(resp *http.Response, data []byte) error {
-	e, detail := decodeError(data)
+	e, detail := a.decodeError(data)
 	switch {
 	case e.Code == codeUnsubscribed:
 		return outbox.Permanent(errors.New("twilio send: the contact replied STOP to this number, so Twilio refuses to text them until they reply START (error 21610)"))
@@ -251,7 +253,7 @@ func (a *Adapter) Probe(ctx context.Context) error {
 		return fmt.Errorf("reaching Twilio: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		e, detail := decodeError(data)
+		e, detail := a.decodeError(data)
 		if resp.StatusCode == http.StatusUnauthorized || e.Code == codeAuthenticate {
 			return outbox.Auth(fmt.Errorf("Twilio refused the credentials: the account SID %s or its auth token is wrong", a.accountSID))
 		}
@@ -281,7 +283,7 @@ func (a *Adapter) Probe(ctx context.Context) error {
 		return fmt.Errorf("reaching Twilio: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		_, detail := decodeError(data)
+		_, detail := a.decodeError(data)
 		return fmt.Errorf("looking up the number %s in the Twilio account: %s %s", a.from, resp.Status, detail)
 	}
 	var list struct {

@@ -153,6 +153,9 @@ func TestSendErrors(t *testing.T) {
 		{"another refusal", func(f *twiliofake.Server) {
 			f.FailNext(1, twiliofake.Failure{Status: 400, Code: 21606, Message: "The From phone number is not valid"})
 		}, token, contact, "hi", want{permanent: true, saying: "error 21606: The From phone number is not valid", reachesTwilio: true}},
+		{"a refusal that echoes the auth token", func(f *twiliofake.Server) {
+			f.FailNext(1, twiliofake.Failure{Status: 400, Code: 21606, Message: "The From number is not valid for " + account + ":" + token})
+		}, token, contact, "hi", want{permanent: true, saying: "error 21606", reachesTwilio: true}},
 		{"too long", nil, token, contact, strings.Repeat("a", 1601), want{permanent: true, saying: "1601 characters long"}},
 		{"too long in UTF-16", nil, token, contact, strings.Repeat("😀", 801), want{permanent: true, saying: "1602 characters long"}},
 		{"empty", nil, token, contact, " \n", want{permanent: true, saying: "empty"}},
