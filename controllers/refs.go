@@ -47,6 +47,9 @@ func refsOf(obj client.Object) []string {
 		if p := o.Spec.ProcessAPI; p != nil {
 			out = secretKeyRef(out, &p.TokenSecretRef)
 		}
+		if oidc := o.Spec.AgentAuth.OIDC; oidc != nil {
+			out = secretKeyRef(out, oidc.ClientSecretRef)
+		}
 	case *chatv1alpha1.ChatQueue:
 		out = append(out, ref("LiveChat", o.Spec.LiveChatRef.Name))
 		for _, g := range o.Spec.OperatorGroups {

@@ -231,7 +231,10 @@ type AgentAuthSpec struct {
 	// +optional
 	TokensSecretRef *SecretReference `json:"tokensSecretRef,omitempty"`
 
-	// OIDC lets operators sign in with an OpenID Connect provider.
+	// OIDC lets operators sign in with an OpenID Connect provider (authorization
+	// code flow with PKCE). The provider sends them back to spec.publicURL +
+	// /auth/oidc/callback, so publicURL must be set. With OIDC on, tokens are
+	// optional: an operator may have either.
 	// +optional
 	OIDC *OIDCSpec `json:"oidc,omitempty"`
 }
@@ -261,6 +264,12 @@ type OIDCSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	UsernameClaim string `json:"usernameClaim,omitempty"`
+
+	// ClientSecretRef selects the client secret, for providers that register the
+	// runtime as a confidential client. Leave it unset for a public client, which
+	// PKCE protects alone.
+	// +optional
+	ClientSecretRef *SecretKeyReference `json:"clientSecretRef,omitempty"`
 }
 
 // ConsoleSpec holds operator-console settings.

@@ -30,10 +30,13 @@ const (
 // tokens do not depend on the configuration, so they carry no credential.
 type connection struct {
 	credential string
-	operator   *chat.Me // an operator console
-	channel    string   // an internal client's channel
-	name       string   // an internal client's employee name
-	contact    string   // a visitor's or internal client's contact id
+	// session is the SHA-256 of the id of the console session the connection was
+	// opened with, instead of a credential.
+	session  string
+	operator *chat.Me // an operator console
+	channel  string   // an internal client's channel
+	name     string   // an internal client's employee name
+	contact  string   // a visitor's or internal client's contact id
 	// addr is a widget visitor's address (addrKey) and holder whoever the connection's
 	// token signs in ("contact:<id>", "operator:<name>"): what its caps count by.
 	addr, holder string
@@ -182,7 +185,7 @@ func (cs *connections) list() map[*wsConn]connection {
 	defer cs.mu.Unlock()
 	out := make(map[*wsConn]connection, len(cs.open))
 	for w, c := range cs.open {
-		if c.credential != "" {
+		if c.credential != "" || c.session != "" {
 			out[w] = c
 		}
 	}
@@ -196,6 +199,9 @@ func (cs *connections) list() map[*wsConn]connection {
 func (s *Server) Reconfigured() {
 	for w, c := range s.conns.list() {
 		name, err := s.verifier.Verify(c.credential)
+		if c.session != "" { // the session names its operator, whose queues follow
+			name, err = c.operator.Name, nil
+		}
 		switch {
 		case err != nil:
 			w.close(closeSignedOut, "your credential is no longer valid: sign in again")

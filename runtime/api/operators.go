@@ -14,7 +14,7 @@ type operatorHandler func(w http.ResponseWriter, r *http.Request, me chat.Me)
 // operator authenticates the operator behind a request.
 func (s *Server) operator(h operatorHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		name, ok := s.verify(w, r)
+		r, name, ok := s.operatorCredential(w, r)
 		if !ok {
 			return
 		}

@@ -66,6 +66,8 @@ type Server struct {
 	// SendQueue bounds the events waiting for one WebSocket; a client that falls this
 	// far behind is disconnected.
 	SendQueue int
+	// signIn holds cookie sessions and OIDC sign-in (sessions.go).
+	signIn signIn
 }
 
 // Options of a server.
@@ -87,6 +89,8 @@ type Options struct {
 	ProcessMessages *processmsg.Service
 	// Limits; zero means the default.
 	Limits Limits
+	// SignIn configures console sessions and OIDC sign-in (sessions.go).
+	SignIn SignIn
 }
 
 // Limits protect the runtime from clients that send too much or read too little.
@@ -144,6 +148,7 @@ func New(o Options) *Server {
 	s.ready = o.Ready
 	s.bodyTimeout = cmp.Or(o.Limits.BodyTimeout, 20*time.Second)
 	s.guard = newAuthGuard(s.log, s.metrics.authFailures)
+	s.setupSignIn(o.SignIn)
 	s.routes()
 	if o.Webhooks != nil {
 		s.handle("GET /webhooks/{channel}", o.Webhooks.ServeHTTP)
@@ -190,6 +195,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
 	s.attachmentRoutes()
 	s.processMessageRoutes()
+	s.signInRoutes()
 }
 
 // ContactOnline reports whether a contact (a widget visitor, an employee on an

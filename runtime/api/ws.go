@@ -229,10 +229,11 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 			"the console feed opens only from the console's origin, the LiveChat's spec.publicURL")
 		return
 	}
-	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), operator: &me, holder: "operator:" + me.Name}, "")
+	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), session: sessionIDHash(r), operator: &me, holder: "operator:" + me.Name}, "")
 	if !ok {
 		return
 	}
+	s.watchSession(conn, sessionIDHash(r))
 	hub := s.engine.Hub()
 	topics := []string{chat.TopicOperators, chat.TopicOperator(me.Name)}
 	for _, q := range me.Queues {

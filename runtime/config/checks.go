@@ -74,6 +74,15 @@ func CheckLiveChat(lc *chatv1alpha1.LiveChat, lk Lookup) Problems {
 	if p := lc.Spec.ProcessAPI; p != nil {
 		checkSecretKey(s, lk, "spec.processAPI.tokenSecretRef", &p.TokenSecretRef)
 	}
+	if o := lc.Spec.AgentAuth.OIDC; o != nil {
+		if o.ClientSecretRef != nil {
+			checkSecretKey(s, lk, "spec.agentAuth.oidc.clientSecretRef", o.ClientSecretRef)
+		}
+		if lc.Spec.PublicURL == "" {
+			s.add("spec.agentAuth.oidc", chatv1alpha1.ReasonPublicURLRequired,
+				"OIDC sign-in needs spec.publicURL: the provider sends operators back to <publicURL>/auth/oidc/callback; set publicURL and register that redirect URI with the provider")
+		}
+	}
 	if _, err := Location(lc.Spec.TimeZone); err != nil {
 		s.add("spec.timeZone", chatv1alpha1.ReasonInvalidTimeZone,
 			"time zone %q is not an IANA time zone name: use one such as Europe/Berlin, America/New_York or UTC", lc.Spec.TimeZone)

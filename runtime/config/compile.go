@@ -166,6 +166,7 @@ func (c *compiler) compileLiveChat() {
 	}
 	if s.AgentAuth.OIDC != nil {
 		out.AgentAuth.OIDC = oidc(*s.AgentAuth.OIDC)
+		c.useSecret(out.AgentAuth.OIDC.ClientSecret)
 	}
 	if s.ProcessAPI != nil {
 		out.ProcessAPI = &ProcessAPI{TokenSecret: secretKeyRef(s.ProcessAPI.TokenSecretRef)}

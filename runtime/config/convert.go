@@ -38,7 +38,8 @@ func webhook(w chatv1alpha1.WebhookEndpoint) Webhook {
 }
 
 func oidc(o chatv1alpha1.OIDCSpec) *OIDCSpec {
-	return &OIDCSpec{IssuerURL: o.IssuerURL, ClientID: o.ClientID, UsernameClaim: orString(o.UsernameClaim, "preferred_username")}
+	return &OIDCSpec{IssuerURL: o.IssuerURL, ClientID: o.ClientID, UsernameClaim: orString(o.UsernameClaim, "preferred_username"),
+		ClientSecret: optionalSecretKeyRef(o.ClientSecretRef)}
 }
 
 func optOut(o chatv1alpha1.NotificationOptOut) NotificationOptOut {

@@ -73,11 +73,20 @@ func (c *compiler) compilePeople() {
 	c.cfg.LiveChat.Supervisors = sortedUnique(supervisors)
 }
 
-// checkTokens reports people who could not sign in: with token authentication only,
-// everyone needs a key in the tokens Secret.
+// checkTokens reports people who could not sign in: without OIDC, everyone needs a
+// key in the tokens Secret; with OIDC, tokens are optional.
 func (c *compiler) checkTokens() {
 	auth := c.cfg.LiveChat.AgentAuth
-	if auth.TokensSecret == "" || auth.OIDC != nil {
+	if auth.OIDC != nil {
+		return
+	}
+	if auth.TokensSecret == "" {
+		if len(c.cfg.People) > 0 {
+			s := &problemSink{kind: "LiveChat", name: c.cfg.LiveChat.Name}
+			s.add("spec.agentAuth", chatv1alpha1.ReasonOperatorWithoutToken,
+				"nobody can sign in: set spec.agentAuth.tokensSecretRef (a Secret with one key per operator), spec.agentAuth.oidc, or both")
+			c.problems = append(c.problems, s.list...)
+		}
 		return
 	}
 	keys, exists, known := c.lk.SecretKeys(auth.TokensSecret)

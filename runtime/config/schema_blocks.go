@@ -15,6 +15,9 @@ type OIDCSpec struct {
 	IssuerURL     string `json:"issuerURL"`
 	ClientID      string `json:"clientID"`
 	UsernameClaim string `json:"usernameClaim"`
+	// ClientSecret selects the secret of a confidential client; a public client
+	// has none.
+	ClientSecret *SecretKeyReference `json:"clientSecret,omitempty"`
 }
 
 // NotificationOptOut silences events on delivery kinds; an empty list means all.
