@@ -1,88 +1,97 @@
-// The web widget: a visitor opens a conversation over HTTP, then talks over a
-// WebSocket. The visitor's token stays in localStorage, so a reload resumes the chat.
-"use strict";
-const channel = new URLSearchParams(location.search).get("channel") || "website";
-const base = "/api/v1/channels/" + encodeURIComponent(channel);
-const key = "switchboard-visitor-" + channel;
-let saved = JSON.parse(localStorage.getItem(key) || "null");
-const messages = new Map();
-let ws = null;
-const $ = (id) => document.getElementById(id);
+// The web widget's loader, for any page of a channel's allowed origins:
+//
+//   <script src="https://chat.example.com/widget/widget.js" data-channel="website" async></script>
+//
+// It adds a chat button and a frame served by the runtime. The chat runs inside the
+// frame, on the runtime's origin: the visitor's token lives in that origin's storage,
+// which this page cannot read. The page and the frame exchange only open, close and
+// unread-count messages, each checking the other's origin.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__switchboardWidget) return;
+  window.__switchboardWidget = true;
+  var runtime = new URL(script.src).origin;
+  var channel = script.getAttribute("data-channel") || "website";
+  var openKey = "switchboard-widget-open-" + channel;
+  var color = /^#[0-9a-fA-F]{3,8}$/.test(script.getAttribute("data-color") || "") ? script.getAttribute("data-color") : "#2f6fed";
 
-async function call(method, path, body) {
-  const headers = { "Content-Type": "application/json" };
-  if (saved) headers["Authorization"] = "Bearer " + saved.token;
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
-  return data;
-}
+  var frameURL = runtime + "/widget/frame.html?channel=" + encodeURIComponent(channel) + "&host=" + encodeURIComponent(location.origin);
+  if (script.getAttribute("data-lang")) frameURL += "&lang=" + encodeURIComponent(script.getAttribute("data-lang"));
 
-function render() {
-  const box = $("messages");
-  box.replaceChildren();
-  for (const m of [...messages.values()].sort((a, b) => a.seq - b.seq)) {
-    const d = document.createElement("div");
-    d.className = "msg " + (m.direction === "in" ? "out" : "in");
-    if (m.authorName) { const w = document.createElement("div"); w.className = "who"; w.textContent = m.authorName; d.append(w); }
-    d.append(m.text);
-    box.append(d);
-  }
-  box.scrollTop = box.scrollHeight;
-}
+  // Styles are set through the DOM (no <style>, no style attribute in markup), which
+  // a strict Content-Security-Policy on the page allows.
+  function css(el, props) { for (var k in props) el.style.setProperty(k, props[k]); }
 
-function showConversation(c) {
-  if (!c) return;
-  if (saved.conversation && saved.conversation !== c.id) messages.clear(); // a new chat after the last one ended
-  saved.conversation = c.id;
-  localStorage.setItem(key, JSON.stringify(saved));
-  $("status").textContent = c.state === "Active" && c.operatorName ? c.operatorName + " is here to help" :
-    c.state === "Closed" ? "This chat has ended. Write to start a new one." :
-    c.state === "Missed" ? "We are offline right now. Leave your message and we will get back to you." : "Waiting for an operator…";
-}
+  var button = document.createElement("button");
+  button.type = "button";
+  button.setAttribute("aria-label", "Chat");
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("data-switchboard", "button");
+  button.textContent = "💬";
+  css(button, { position: "fixed", right: "16px", bottom: "16px", width: "56px", height: "56px", "border-radius": "50%", border: "0",
+    background: color, color: "#fff", "font-size": "26px", cursor: "pointer", "box-shadow": "0 4px 14px rgba(0,0,0,.25)", "z-index": "2147483646" });
+  var badge = document.createElement("span");
+  css(badge, { position: "absolute", top: "-4px", right: "-4px", "min-width": "20px", height: "20px", padding: "0 5px", "border-radius": "10px",
+    background: "#d93025", color: "#fff", font: "bold 12px/20px system-ui, sans-serif", display: "none" });
+  button.appendChild(badge);
 
-function connect() {
-  const after = Math.max(0, ...messages.keys());
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(proto + "//" + location.host + base + "/ws?conversation=" + saved.conversation +
-    "&after=" + after + "&access_token=" + encodeURIComponent(saved.token));
-  ws.onmessage = (ev) => {
-    const e = JSON.parse(ev.data);
-    if (e.type === "history") { (e.messages || []).forEach((m) => messages.set(m.seq, m)); showConversation(e.conversation); }
-    if (e.type === "message") messages.set(e.message.seq, e.message);
-    if (e.type === "conversation") showConversation(e.conversation);
-    if (e.type === "position" || (e.type === "history" && e.position)) $("status").textContent = "You are number " + e.position + " in the queue…";
-    if (e.type === "error") $("error").textContent = e.message;
-    render();
-  };
-  ws.onclose = () => setTimeout(connect, 1000);
-}
+  var frame = document.createElement("iframe");
+  frame.src = frameURL;
+  frame.title = "Chat";
+  frame.setAttribute("data-switchboard", "frame");
+  frame.setAttribute("allow", "clipboard-write");
+  css(frame, { position: "fixed", border: "0", "border-radius": "12px", "box-shadow": "0 8px 30px rgba(0,0,0,.25)", background: "#fff",
+    "z-index": "2147483647", display: "none" });
 
-async function start() {
-  const info = await call("GET", "");
-  $("title").textContent = info.title || "Chat";
-  if (info.greeting) $("status").textContent = info.greeting;
-  if (saved) connect();
-}
-
-$("send-form").onsubmit = async (e) => {
-  e.preventDefault();
-  const text = $("text").value;
-  if (!text.trim()) return;
-  $("error").textContent = "";
-  try {
-    if (!saved) {
-      const opened = await call("POST", "/conversations", { text });
-      saved = { token: opened.token, conversation: opened.conversation.id };
-      localStorage.setItem(key, JSON.stringify(saved));
-      messages.set(opened.message.seq, opened.message);
-      showConversation(opened.conversation);
-      connect();
+  function place() {
+    if (window.innerWidth <= 480) {
+      css(frame, { left: "0", top: "0", right: "0", bottom: "0", width: "100%", height: "100%", "border-radius": "0" });
     } else {
-      ws.send(JSON.stringify({ type: "message", text }));
+      css(frame, { left: "auto", top: "auto", right: "16px", bottom: "84px", width: "380px", height: Math.min(620, window.innerHeight - 100) + "px", "border-radius": "12px" });
     }
-    $("text").value = "";
-    render();
-  } catch (err) { $("error").textContent = err.message; }
-};
-start().catch((e) => { $("error").textContent = e.message; });
+  }
+
+  var isOpen = false;
+  function post(msg) { if (frame.contentWindow) frame.contentWindow.postMessage(msg, runtime); }
+  function setOpen(open) {
+    isOpen = open;
+    place();
+    frame.style.display = open ? "block" : "none";
+    button.style.display = open && window.innerWidth <= 480 ? "none" : "block";
+    button.setAttribute("aria-expanded", String(open));
+    button.textContent = open ? "✕" : "💬";
+    button.appendChild(badge);
+    try { sessionStorage.setItem(openKey, open ? "1" : ""); } catch (e) { /* storage may be off */ }
+    if (open) badge.style.display = "none";
+    post({ source: "switchboard-host", type: open ? "open" : "close" });
+  }
+  button.addEventListener("click", function () { setOpen(!isOpen); if (!isOpen) button.focus(); });
+  window.addEventListener("resize", function () { if (isOpen) place(); });
+
+  window.addEventListener("message", function (ev) {
+    if (ev.origin !== runtime || ev.source !== frame.contentWindow || !ev.data || ev.data.source !== "switchboard-frame") return;
+    switch (ev.data.type) {
+      case "ready":
+        if (ev.data.color && /^#[0-9a-fA-F]{3,8}$/.test(ev.data.color)) button.style.background = ev.data.color;
+        if (typeof ev.data.title === "string") { button.setAttribute("aria-label", ev.data.title.slice(0, 80)); frame.title = ev.data.title.slice(0, 80); }
+        if (isOpen) post({ source: "switchboard-host", type: "open" });
+        break;
+      case "close": setOpen(false); button.focus(); break;
+      case "unread":
+        var n = Number(ev.data.count) || 0;
+        badge.textContent = n > 9 ? "9+" : String(n);
+        badge.style.display = n > 0 && !isOpen ? "block" : "none";
+        break;
+    }
+  });
+
+  function mount() {
+    document.body.appendChild(frame);
+    document.body.appendChild(button);
+    var wasOpen = false;
+    try { wasOpen = sessionStorage.getItem(openKey) === "1"; } catch (e) { /* storage may be off */ }
+    setOpen(wasOpen);
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
