@@ -75,12 +75,19 @@ func (o *oidcRig) browser(t *testing.T) *http.Client {
 
 func get(t *testing.T, c *http.Client, u string) *http.Response {
 	t.Helper()
+	res, _ := getBody(t, c, u)
+	return res
+}
+
+func getBody(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
 	res, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	return res
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
 }
 
 // toCallback signs in at the provider as username and returns the callback URL the
@@ -106,12 +113,13 @@ func (o *oidcRig) toCallback(t *testing.T, c *http.Client, username string) *url
 	return callback
 }
 
-// finish follows the callback and then asks who the browser is signed in as.
+// finish follows the callback and then asks who the browser is signed in as; a
+// refused callback returns its error body instead.
 func (o *oidcRig) finish(t *testing.T, c *http.Client, callback string) (callbackStatus int, me string) {
 	t.Helper()
-	res := get(t, c, callback)
+	res, body := getBody(t, c, callback)
 	if res.StatusCode != http.StatusFound {
-		return res.StatusCode, ""
+		return res.StatusCode, body
 	}
 	if loc := res.Header.Get("Location"); loc != "/console/" {
 		t.Fatalf("the callback sends the browser to %q, want /console/", loc)
@@ -141,18 +149,21 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Fatalf("auth methods: %d %s", res.StatusCode, body)
 	}
 
-	t.Run("an operator signs in", func(t *testing.T) {
-		c := o.browser(t)
-		status, me := o.finish(t, c, o.toCallback(t, c, "alice").String())
-		if status != http.StatusFound || !strings.Contains(me, `"name":"alice"`) {
-			t.Fatalf("callback %d, me %s", status, me)
-		}
-	})
+	for _, username := range []string{"alice", "Alice"} { // operator names are lower case; providers may not be
+		t.Run("an operator signs in as "+username, func(t *testing.T) {
+			c := o.browser(t)
+			status, me := o.finish(t, c, o.toCallback(t, c, username).String())
+			if status != http.StatusFound || !strings.Contains(me, `"name":"alice"`) {
+				t.Fatalf("callback %d, me %s", status, me)
+			}
+		})
+	}
 
 	tests := []struct {
 		name       string
 		run        func(t *testing.T, c *http.Client) string // returns the callback URL to follow
 		wantStatus int
+		wantCode   string
 	}{
 		{"a tampered state", func(t *testing.T, c *http.Client) string {
 			cb := o.toCallback(t, c, "alice")
@@ -160,18 +171,18 @@ func TestOIDCSignIn(t *testing.T) {
 			q.Set("state", "forged"+q.Get("state"))
 			cb.RawQuery = q.Encode()
 			return cb.String()
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "oidc_invalid"},
 		{"no state", func(t *testing.T, c *http.Client) string {
 			cb := o.toCallback(t, c, "alice")
 			q := cb.Query()
 			q.Del("state")
 			cb.RawQuery = q.Encode()
 			return cb.String()
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "oidc_invalid"},
 		{"a callback in a browser that did not start the sign-in", func(t *testing.T, c *http.Client) string {
 			cb := o.toCallback(t, o.browser(t), "alice") // the attacker's browser
 			return cb.String()
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "oidc_login_unknown"},
 		{"a replayed callback", func(t *testing.T, c *http.Client) string {
 			cb := o.toCallback(t, c, "alice")
 			login := cookieNamed(c, o.srv.URL, "switchboard-oidc")
@@ -180,7 +191,7 @@ func TestOIDCSignIn(t *testing.T) {
 			}
 			c.Jar.SetCookies(mustURL(o.srv.URL), []*http.Cookie{{Name: "switchboard-oidc", Value: login, Path: "/"}})
 			return cb.String()
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "oidc_login_unknown"},
 		{"a used code replayed into a new sign-in", func(t *testing.T, c *http.Client) string {
 			first := o.toCallback(t, c, "alice")
 			if status, _ := o.finish(t, c, first.String()); status != http.StatusFound {
@@ -191,21 +202,24 @@ func TestOIDCSignIn(t *testing.T) {
 			q.Set("code", first.Query().Get("code"))
 			second.RawQuery = q.Encode()
 			return second.String()
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "oidc_invalid"},
 		{"an ID token with another sign-in's nonce", func(t *testing.T, c *http.Client) string {
 			o.provider.NextNonce("another-sign-in")
 			return o.toCallback(t, c, "alice").String()
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "oidc_invalid"},
 		{"a user nobody knows", func(t *testing.T, c *http.Client) string {
 			return o.toCallback(t, c, "mallory").String()
-		}, http.StatusForbidden},
+		}, http.StatusForbidden, "not_an_operator"},
+		{"an ID token without the username claim", func(t *testing.T, c *http.Client) string {
+			return o.toCallback(t, c, "").String()
+		}, http.StatusForbidden, "no_username"},
 		{"an employee who is no operator", func(t *testing.T, c *http.Client) string {
 			return o.toCallback(t, c, "frank").String()
-		}, http.StatusForbidden},
+		}, http.StatusForbidden, "not_an_operator"},
 		{"the provider refuses", func(t *testing.T, c *http.Client) string {
 			cb := o.toCallback(t, c, "alice")
 			return o.srv.URL + "/auth/oidc/callback?error=access_denied&state=" + cb.Query().Get("state")
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "oidc_refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,8 +227,8 @@ func TestOIDCSignIn(t *testing.T) {
 			cb := tt.run(t, c)
 			before := cookieNamed(c, o.srv.URL, "switchboard-session")
 			status, me := o.finish(t, c, cb)
-			if status != tt.wantStatus {
-				t.Fatalf("callback answered %d (signed in as %s), want %d", status, me, tt.wantStatus)
+			if status != tt.wantStatus || errorCode(t, me) != tt.wantCode {
+				t.Fatalf("callback answered %d %s, want %d %s", status, me, tt.wantStatus, tt.wantCode)
 			}
 			if got := cookieNamed(c, o.srv.URL, "switchboard-session"); got != before {
 				t.Fatal("a refused sign-in set a session cookie")

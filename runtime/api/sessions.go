@@ -48,7 +48,7 @@ func (s *Server) signInRoutes() {
 	s.handle("GET /api/v1/session", s.currentSession)
 	s.handle("DELETE /api/v1/session", s.signOut)
 	s.handle("GET /auth/oidc/login", s.oidcLogin)
-	s.handle("GET "+oidclogin.CallbackPath, s.oidcCallback)
+	s.handle("GET /auth/oidc/callback", s.oidcCallback) // oidclogin.CallbackPath
 }
 
 // Cookies. With Secure they carry the __Host- prefix, which browsers keep only when

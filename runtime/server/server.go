@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/analytics"
 	"github.com/switchboard-chat/switchboard/runtime/api"
 	"github.com/switchboard-chat/switchboard/runtime/auth"
+	"github.com/switchboard-chat/switchboard/runtime/auth/oidclogin"
 	"github.com/switchboard-chat/switchboard/runtime/channelevents"
 	"github.com/switchboard-chat/switchboard/runtime/channels"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
@@ -61,6 +62,9 @@ type Options struct {
 	// OnChannelStatus, when set, hears of every change of a messenger channel's
 	// connection (the cluster source writes it on the Channel's status).
 	OnChannelStatus func(channels.Status)
+	// OIDCClient reaches the LiveChat's OIDC provider; a client with a 10 s timeout
+	// when nil (tests pass one that trusts their provider's certificate).
+	OIDCClient *http.Client
 }
 
 // Runtime is a running runtime's state, for /status.
@@ -220,6 +224,8 @@ func Run(ctx context.Context, o Options) error {
 	stopEarly := func() { _ = sends.Close(context.Background()); messengers.Close(); engine.Close(); _ = st.Close() }
 	reg.MustRegister(chat.OperatorsCollector{Engine: engine})
 	tokens := auth.NewTokens(nil)
+	oidcRP := oidclogin.New(oidclogin.Options{HTTPClient: o.OIDCClient, Log: log.With("component", "oidc")})
+	defer oidcRP.Close()
 	rt := &Runtime{driver: first.Config.LiveChat.Storage.Driver, storage: first.Config.LiveChat.Storage, channels: messengers.Statuses}
 	if r, ok := o.Source.(source.Reporter); ok {
 		rt.reloads = r.Reloads
@@ -238,6 +244,7 @@ func Run(ctx context.Context, o Options) error {
 		secrets.Store(&secret)
 		messengers.Apply(ctx, s.Config, s.Secret)
 		channelChanges.Configured(s.Config)
+		oidcRP.Configure(oidclogin.SettingsFrom(s.Config, s.Secret))
 		for _, problem := range tokens.Set(s.Secrets[s.Config.LiveChat.AgentAuth.TokensSecret]) {
 			log.Warn("an operator token is refused", "secret", s.Config.LiveChat.AgentAuth.TokensSecret, "problem", problem)
 		}
@@ -263,7 +270,8 @@ func Run(ctx context.Context, o Options) error {
 	applySnapshot(first)
 
 	apiServer = api.New(api.Options{Engine: engine, Verifier: tokens, Log: log, Metrics: api.NewMetrics(reg), Ready: st.CanCommit,
-		Status: rt.status, Web: web.Handler(web.Options{FrameAncestors: widgetOrigins(engine)}), Webhooks: messengers, ProcessMessages: processes, Limits: o.Limits})
+		Status: rt.status, Web: web.Handler(web.Options{FrameAncestors: widgetOrigins(engine)}), Webhooks: messengers, ProcessMessages: processes, Limits: o.Limits,
+		SignIn: api.SignIn{OIDC: oidcRP}})
 	engine.OnResync(apiServer.Resync)
 	httpLn, err := net.Listen("tcp", o.HTTPAddress)
 	if err != nil {

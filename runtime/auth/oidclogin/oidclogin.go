@@ -287,8 +287,9 @@ func (rp *RP) Finish(ctx context.Context, l Login, state, code string) (string, 
 	if err := idt.Claims(&claims); err != nil {
 		return "", ErrIDToken
 	}
+	// Operator names are lower case; providers may keep the case a user typed.
 	name, _ := claims[p.settings.UsernameClaim].(string)
-	if name = strings.TrimSpace(name); name == "" {
+	if name = strings.ToLower(strings.TrimSpace(name)); name == "" {
 		return "", fmt.Errorf("%w: its %q claim is missing or empty: have the provider include it, or set spec.agentAuth.oidc.usernameClaim to the claim that holds operator names",
 			ErrNoUsername, p.settings.UsernameClaim)
 	}
