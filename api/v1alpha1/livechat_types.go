@@ -54,6 +54,12 @@ type LiveChatSpec struct {
 	// +optional
 	Console ConsoleSpec `json:"console,omitempty"`
 
+	// OperatorPresence says when an operator whose console closed counts as offline,
+	// and what becomes of their open chats then.
+	// +kubebuilder:default={}
+	// +optional
+	OperatorPresence OperatorPresenceSpec `json:"operatorPresence,omitempty"`
+
 	// Attachments bounds the files exchanged in chats: their size and media types.
 	// +kubebuilder:default={}
 	// +optional
@@ -302,6 +308,39 @@ type ConsoleSound struct {
 	// +optional
 	Loop bool `json:"loop,omitempty"`
 }
+
+// OperatorPresenceSpec is how operators' presence follows their consoles (Userlike:
+// online while the chat panel is open; offline once it is closed).
+type OperatorPresenceSpec struct {
+	// OfflineAfter is how long an operator stays online (or away) after their last
+	// console closed, on every runtime replica: a reload or a short network outage
+	// within it changes nothing. Once it passes they are offline.
+	// +kubebuilder:default="60s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="must be between 1s and 1h, for example 60s"
+	// +optional
+	OfflineAfter *metav1.Duration `json:"offlineAfter,omitempty"`
+
+	// OpenChatsWhenOffline is what becomes of an operator's open chats when they go
+	// offline (their consoles closed for offlineAfter, they chose offline, or they
+	// signed out): Forward puts them back in their queues, to be routed to another
+	// operator; Drop closes them, with the reason in their activity stream.
+	// +kubebuilder:default=Forward
+	// +optional
+	OpenChatsWhenOffline OpenChatsPolicy `json:"openChatsWhenOffline,omitempty"`
+}
+
+// OpenChatsPolicy is what becomes of an offline operator's open chats.
+// +kubebuilder:validation:Enum=Forward;Drop
+type OpenChatsPolicy string
+
+// Open-chat policies.
+const (
+	OpenChatsForward OpenChatsPolicy = "Forward"
+	OpenChatsDrop    OpenChatsPolicy = "Drop"
+)
 
 // LiveChatStatus is the observed state of a LiveChat.
 type LiveChatStatus struct {

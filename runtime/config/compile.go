@@ -143,8 +143,9 @@ func (c *compiler) compileLiveChat() {
 			SoundLoop:            s.Console.Sound.Loop,
 			DesktopNotifications: orTrue(s.Console.DesktopNotifications),
 		},
-		Attachments: attachments(s.Attachments),
-		TimeZone:    s.TimeZone,
+		Attachments:      attachments(s.Attachments),
+		OperatorPresence: operatorPresence(s.OperatorPresence),
+		TimeZone:         s.TimeZone,
 	}
 	if out.TimeZone == "" {
 		out.TimeZone = DefaultTimeZone // the CRD's default, for manifests read without the API server

@@ -82,6 +82,7 @@ func TestEnumsMatchTheCRDs(t *testing.T) {
 		{"BackoffKinds", "notificationpolicies", "spec.retry.backoff", values(config.BackoffKinds)},
 		{"SMTPTLSModes", "notificationpolicies", "spec.providers[].smtp.tls", values(config.SMTPTLSModes)},
 		{"WebhookFormats", "notificationpolicies", "spec.providers[].webhook.format", values(config.WebhookFormats)},
+		{"OpenChatsPolicies", "livechats", "spec.operatorPresence.openChatsWhenOffline", values(config.OpenChatsPolicies)},
 	} {
 		t.Run(tc.plural+"/"+tc.path, func(t *testing.T) {
 			crd := crdEnum(t, tc.plural, tc.path)

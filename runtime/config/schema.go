@@ -46,6 +46,9 @@ type LiveChat struct {
 	Storage     Storage   `json:"storage"`
 	AgentAuth   AgentAuth `json:"agentAuth"`
 	Console     Console   `json:"console"`
+	// OperatorPresence says when operators whose consoles closed go offline. A
+	// configuration written before it existed has none: Resolved applies the defaults.
+	OperatorPresence *OperatorPresence `json:"operatorPresence,omitempty"`
 	// Attachments bounds the files exchanged in chats. A configuration written
 	// before it existed has none: Attachments.Resolved applies the defaults then.
 	Attachments *Attachments `json:"attachments,omitempty"`

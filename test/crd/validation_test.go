@@ -128,6 +128,12 @@ func invalidObjects() []invalidCase {
 			"spec.defaults.acceptTimeout", "must be between 10s and 24h"},
 		{"accept timeout too long", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.Defaults.AcceptTimeout = dur(25 * time.Hour) }),
 			"spec.defaults.acceptTimeout", "must be between 10s and 24h"},
+		{"operator offline grace too short", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.OperatorPresence.OfflineAfter = dur(500 * time.Millisecond) }),
+			"spec.operatorPresence.offlineAfter", "must be between 1s and 1h, for example 60s"},
+		{"operator offline grace too long", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.OperatorPresence.OfflineAfter = dur(2 * time.Hour) }),
+			"spec.operatorPresence.offlineAfter", "must be between 1s and 1h, for example 60s"},
+		{"unknown open-chats policy", liveChat(func(o *chatv1alpha1.LiveChat) { o.Spec.OperatorPresence.OpenChatsWhenOffline = "Keep" }),
+			"spec.operatorPresence.openChatsWhenOffline", `supported values: "Forward", "Drop"`},
 		{"storage both embedded and postgres", liveChat(func(o *chatv1alpha1.LiveChat) {
 			o.Spec.Storage.Postgres = &chatv1alpha1.PostgresStorage{URISecretRef: secretKey("db", "uri")}
 		}), "spec.storage", "set exactly one of storage.embedded (SQLite on a volume) or storage.postgres"},

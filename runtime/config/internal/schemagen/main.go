@@ -44,6 +44,7 @@ var named = map[reflect.Type]*jsonschema.Schema{
 	reflect.TypeFor[config.BackoffKind]():       enum(config.BackoffKinds),
 	reflect.TypeFor[config.SMTPTLS]():           enum(config.SMTPTLSModes),
 	reflect.TypeFor[config.WebhookFormat]():     enum(config.WebhookFormats),
+	reflect.TypeFor[config.OpenChatsPolicy]():   enum(config.OpenChatsPolicies),
 }
 
 func enum[T ~string](values []T) *jsonschema.Schema {
