@@ -109,7 +109,8 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess a
 
 // sessionBody is the answer of the session endpoints.
 type sessionBody struct {
-	Operator chat.Me `json:"operator"`
+	// Operator is who signed in, with the console's settings, as GET /api/v1/me.
+	Operator meView `json:"operator"`
 	// CSRFToken goes in X-CSRF-Token on every request that changes something.
 	CSRFToken string `json:"csrfToken"`
 	// Method is how the operator signed in: token or oidc.
@@ -120,7 +121,7 @@ type sessionBody struct {
 }
 
 func (s *Server) sessionBody(me chat.Me, sess auth.Session) sessionBody {
-	return sessionBody{Operator: me, CSRFToken: sess.CSRFToken, Method: sess.Method, ExpiresAt: sess.ExpiresAt.UTC(),
+	return sessionBody{Operator: s.meWithConsole(me), CSRFToken: sess.CSRFToken, Method: sess.Method, ExpiresAt: sess.ExpiresAt.UTC(),
 		IdleTimeoutSeconds: int(s.signIn.sessions.IdleTimeout().Seconds())}
 }
 
