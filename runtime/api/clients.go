@@ -67,6 +67,10 @@ func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
 		info["title"], info["greeting"], info["color"] = ww.Title, ww.Greeting, ww.Color
 		info["offlineForm"], info["ratings"] = ww.OfflineFormEnabled, ww.Ratings
 	}
+	if err := s.addAvailability(r.Context(), ch, info); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, info)
 }
 
@@ -159,7 +163,11 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 	case auth.Credential(r) != "":
 		// A returning visitor: resume with the token they hold.
 		contact, ok := s.client(w, r, ch)
-		if !ok {
+		if !ok || !s.offlineEmailGiven(w, r, ch, contact, req.Email) {
+			return
+		}
+		if contact, err = s.rememberIdentity(r.Context(), contact, req.Name, req.Email); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{ExternalID: contact.ExternalID})
@@ -168,6 +176,9 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 		// limits how many start.
 		if wait := s.conversations.wait(addrKey(s.clientAddr(r))); wait > 0 {
 			s.tooMany(w, limitedConversation, wait, "too many new conversations from your address: try again in %d s")
+			return
+		}
+		if !s.offlineEmailGiven(w, r, ch, store.Contact{}, req.Email) {
 			return
 		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{Name: req.Name, Email: req.Email})

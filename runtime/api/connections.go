@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/presence"
 )
 
 // Close codes that ask a client to connect again, beside the standard ones.
@@ -55,8 +57,15 @@ type connections struct {
 	open    map[*wsConn]connection
 	closing bool
 	readers sync.WaitGroup
-	// byContact indexes the connections of visitors and internal clients.
-	byContact map[string]map[*wsConn]struct{}
+	// byContact indexes the connections of visitors and internal clients;
+	// byOperator counts operators' consoles.
+	byContact  map[string]map[*wsConn]struct{}
+	byOperator map[string]int
+	// consolesChanged, when set, is called (on its own goroutine) after a console
+	// opened or closed.
+	consolesChanged func()
+	// consoles tracks operators' consoles across replicas; nil until SetConsoles.
+	consoles atomic.Pointer[presence.Tracker]
 	// byAddr and byHolder count the connections admitted, open or opening, by address
 	// and by token holder.
 	byAddr, byHolder map[string]int
@@ -128,8 +137,22 @@ func (cs *connections) add(w *wsConn, c connection) bool {
 		}
 		cs.byContact[c.contact][w] = struct{}{}
 	}
+	if c.operator != nil {
+		if cs.byOperator == nil {
+			cs.byOperator = map[string]int{}
+		}
+		cs.byOperator[c.operator.Name]++
+		cs.notifyConsoles()
+	}
 	cs.readers.Add(1)
 	return true
+}
+
+// notifyConsoles calls consolesChanged, if set; under mu.
+func (cs *connections) notifyConsoles() {
+	if fn := cs.consolesChanged; fn != nil {
+		go fn()
+	}
 }
 
 func (cs *connections) remove(w *wsConn) {
@@ -143,10 +166,37 @@ func (cs *connections) remove(w *wsConn) {
 				delete(cs.byContact, c.contact)
 			}
 		}
+		if c.operator != nil {
+			if cs.byOperator[c.operator.Name]--; cs.byOperator[c.operator.Name] <= 0 {
+				delete(cs.byOperator, c.operator.Name)
+			}
+			cs.notifyConsoles()
+		}
 		cs.releaseLocked(c)
 		cs.readers.Done()
 	}
 }
+
+// consoleOpen reports whether an operator has a console open here.
+func (cs *connections) consoleOpen(name string) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.byOperator[name] > 0
+}
+
+// OperatorsConnected lists the operators with a console open here.
+func (s *Server) OperatorsConnected() []string {
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	out := make([]string, 0, len(s.conns.byOperator))
+	for name := range s.conns.byOperator {
+		out = append(out, name)
+	}
+	return out
+}
+
+// OperatorConnected reports whether an operator has a console open here.
+func (s *Server) OperatorConnected(name string) bool { return s.conns.consoleOpen(name) }
 
 // contactOnline reports whether a contact has a connection open here.
 func (cs *connections) contactOnline(id string) bool {

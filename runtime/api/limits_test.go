@@ -49,7 +49,7 @@ func TestNewConversationsAreLimitedPerAddress(t *testing.T) {
 	open := rg.srv.URL + "/api/v1/channels/website/conversations"
 	var first struct{ Token string }
 	for i := range 3 {
-		res, body := do(t, "POST", open, "", `{"name":"Vera"}`, "Origin", widgetOrigin, "X-Forwarded-For", visitorA)
+		res, body := do(t, "POST", open, "", `{"name":"Vera","email":"vera@example.com"}`, "Origin", widgetOrigin, "X-Forwarded-For", visitorA)
 		if res.StatusCode != http.StatusCreated {
 			t.Fatalf("conversation %d within the burst: %d %s", i+1, res.StatusCode, body)
 		}
@@ -57,7 +57,7 @@ func TestNewConversationsAreLimitedPerAddress(t *testing.T) {
 			_ = json.Unmarshal([]byte(body), &first)
 		}
 	}
-	res, body := do(t, "POST", open, "", `{"name":"Vera"}`, "Origin", widgetOrigin, "X-Forwarded-For", visitorA)
+	res, body := do(t, "POST", open, "", `{"name":"Vera","email":"vera@example.com"}`, "Origin", widgetOrigin, "X-Forwarded-For", visitorA)
 	wantTooMany(t, "a fourth new visitor from the address", res, body)
 	if !strings.Contains(body, "new conversations from your address") {
 		t.Errorf("the refusal does not say why: %s", body)
@@ -69,7 +69,7 @@ func TestNewConversationsAreLimitedPerAddress(t *testing.T) {
 		{"a returning visitor from the limited address", first.Token, visitorA},
 	}
 	for _, st := range steps {
-		if res, body := do(t, "POST", open, st.token, `{}`, "Origin", widgetOrigin, "X-Forwarded-For", st.from); res.StatusCode != http.StatusCreated {
+		if res, body := do(t, "POST", open, st.token, `{"email":"vera@example.com"}`, "Origin", widgetOrigin, "X-Forwarded-For", st.from); res.StatusCode != http.StatusCreated {
 			t.Errorf("%s: %d %s, want 201", st.name, res.StatusCode, body)
 		}
 	}

@@ -26,6 +26,7 @@ type rig struct {
 	srv    *httptest.Server
 	api    *api.Server
 	engine *chat.Engine
+	st     *sqlstore.DB
 	reg    *prometheus.Registry
 	log    *syncBuffer
 }
@@ -64,11 +65,12 @@ func startRig(t *testing.T, o api.Options, edits ...func(*config.Config)) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	rg := &rig{reg: prometheus.NewRegistry(), log: &syncBuffer{}}
+	rg := &rig{reg: prometheus.NewRegistry(), log: &syncBuffer{}, st: st}
 	rg.engine = chat.New(st, hub.New(), cfg, chat.Options{})
 	t.Cleanup(rg.engine.Close)
 	o.Engine, o.Log, o.Metrics = rg.engine, slog.New(slog.NewTextHandler(rg.log, &slog.HandlerOptions{Level: slog.LevelDebug})), api.NewMetrics(rg.reg)
-	o.Verifier = auth.NewTokens(map[string][]byte{"alice": []byte(aliceToken), "frank": []byte("tok-frank-employee")})
+	o.Verifier = auth.NewTokens(map[string][]byte{"alice": []byte(aliceToken), "frank": []byte("tok-frank-employee"),
+		"sam": []byte(samToken)})
 	srv := api.New(o)
 	rg.api = srv
 	rg.srv = httptest.NewServer(srv)
@@ -77,7 +79,10 @@ func startRig(t *testing.T, o api.Options, edits ...func(*config.Config)) *rig {
 	return rg
 }
 
-const aliceToken = "tok-alice-0123456789"
+const (
+	aliceToken = "tok-alice-0123456789"
+	samToken   = "tok-sam-supervisor-0123"
+)
 
 // counter reads a counter or the count of a histogram's observations.
 func (rg *rig) counter(t *testing.T, name string, labels ...string) float64 {

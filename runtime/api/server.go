@@ -179,7 +179,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/bot/channels/{channel}/conversations/{id}/messages", s.botReply)
 	s.handle("POST /api/v1/bot/channels/{channel}/conversations/{id}/handover", s.botHandover)
 
-	s.handle("GET /api/v1/me", s.operator(s.me))
+	s.handle("GET /api/v1/me", s.operator(s.withAvailability(s.me)))
 	s.handle("PUT /api/v1/me/presence", s.operator(s.presence))
 	s.handle("GET /api/v1/operators", s.operator(s.operators))
 	s.handle("GET /api/v1/conversations", s.operator(s.listConversations))
@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
 	s.attachmentRoutes()
 	s.processMessageRoutes()
+	s.supervisorRoutes()
 	s.signInRoutes()
 }
 

@@ -138,10 +138,18 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection, f
 	conn := newWSConn(c2, s.SendQueue, s.metrics.rateLimited)
 	conn.gathering = gathering
 	conn.following = following // before it is registered, where follow may move it on
+	sessionGoesOn := false
+	if c.operator != nil {
+		sessionGoesOn = s.consoleSessionGoesOn(c.operator.Name) // asked before this console counts
+		conn.offers = newOfferFilter(*c.operator)
+	}
 	if !s.conns.add(conn, c) {
 		s.conns.release(c)
 		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
 		return nil, false
+	}
+	if c.operator != nil {
+		s.consoleOpened(r.Context(), conn, *c.operator, sessionGoesOn)
 	}
 	return conn, true
 }

@@ -38,6 +38,8 @@ type wsConn struct {
 	// runtime cannot use; limited counts the connections they close.
 	pings, invalid *rate.Limiter
 	limited        *prometheus.CounterVec
+	// offers withholds new chats from an operator at their limit; nil for others.
+	offers *offerFilter
 }
 
 func newWSConn(c *websocket.Conn, max int, limited *prometheus.CounterVec) *wsConn {
@@ -110,6 +112,9 @@ func (w *wsConn) sendPing() {
 // Deliver implements hub.Subscriber. It refuses an event that would take the queue
 // past its count or bytes.
 func (w *wsConn) Deliver(event []byte) bool {
+	if !w.offers.pass(event) {
+		return true // an offer for an operator at their limit: withheld, not lost
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {

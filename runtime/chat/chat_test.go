@@ -394,7 +394,8 @@ func TestOfflineMessages(t *testing.T) {
 	}
 	h.presence("alice", store.PresenceOnline)
 	h.settle()
-	h.want(c, store.StateMissed, "") // offline messages wait to be picked up, not routed
+	// Once someone is online, an offline message is routed like any chat.
+	h.want(c, store.StateAssigned, "alice")
 	if _, err := h.e.Take(ctx, "alice", c.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -241,7 +241,8 @@ func (e *Engine) fire(ctx context.Context, id string, now time.Time) error {
 func (e *Engine) lapse(ctx context.Context, c store.Conversation) error {
 	operator := c.Operator
 	timeout := c.AcceptDeadline.Sub(*c.AssignedAt)
-	if err := e.setActive(ctx, operator, false); err != nil {
+	reason := fmt.Sprintf("you did not accept chat %s within %s", c.ID, timeout)
+	if _, err := e.store.SetInactive(ctx, operator, reason); err != nil {
 		return err
 	}
 	next, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,

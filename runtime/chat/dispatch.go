@@ -48,6 +48,12 @@ func newDispatcher() *dispatcher {
 // moved records a conversation's state and reports whether it differs, for routing,
 // from the one seen before (or none was).
 func (d *dispatcher) moved(c *store.Conversation) bool {
+	_, moved := d.movedFrom(c)
+	return moved
+}
+
+// movedFrom is moved, also returning who held the conversation before, if seen.
+func (d *dispatcher) movedFrom(c *store.Conversation) (string, bool) {
 	f := routingFacts{state: c.State, queue: c.Queue, operator: c.Operator}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -57,7 +63,7 @@ func (d *dispatcher) moved(c *store.Conversation) bool {
 	} else {
 		delete(d.facts, c.ID)
 	}
-	return !seen || prev != f
+	return prev.operator, !seen || prev != f
 }
 
 // forget drops what was seen of every conversation, after changes may have been
@@ -149,18 +155,21 @@ func (e *Engine) markForChange(c store.Change) {
 	switch c.Kind {
 	case store.ChangeConversation:
 		conv := c.Conversation
-		if !e.dispatch.moved(conv) {
+		previous, moved := e.dispatch.movedFrom(conv)
+		if !moved {
 			return // nothing routing depends on changed
 		}
 		queues := []string{conv.Queue}
+		e.availabilityMoved(previous, conv.Operator, conv.LastOperator)
 		// A chat that ends or moves frees its operator in all their queues.
-		for _, op := range []string{conv.Operator, conv.LastOperator} {
+		for _, op := range []string{conv.Operator, conv.LastOperator, previous} {
 			if op != "" {
 				queues = append(queues, v.opQueues[op]...)
 			}
 		}
 		e.dispatch.mark(queues...)
 	case store.ChangeOperator:
+		e.availabilityMoved(c.Operator.Name)
 		e.dispatch.mark(v.opQueues[c.Operator.Name]...)
 	}
 }
@@ -199,14 +208,26 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 	if q == nil {
 		return nil
 	}
-	waiting, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue}, States: []store.State{store.StateQueued}})
+	listed, err := e.store.Conversations(ctx, store.ConversationFilter{Queues: []string{queue},
+		States: []store.State{store.StateQueued, store.StateMissed}})
 	if err != nil {
 		return err
 	}
+	var waiting, missed []store.Conversation
+	for _, c := range listed {
+		if c.State == store.StateMissed {
+			missed = append(missed, c)
+		} else {
+			waiting = append(waiting, c)
+		}
+	}
 	left := waiting
-	if len(waiting) > 0 {
+	if len(waiting) > 0 || len(missed) > 0 {
 		cands, err := e.candidates(ctx, v, q)
 		if err != nil {
+			return err
+		}
+		if err := e.requeueMissed(ctx, missed, cands); err != nil {
 			return err
 		}
 		if q.Rule == config.RoutingAllAgents {
@@ -230,6 +251,26 @@ func (e *Engine) Route(ctx context.Context, queue string) error {
 		}
 	}
 	e.dispatch.positions[queue] = now // under the queue's pass lock
+	return nil
+}
+
+// requeueMissed puts the offline messages of a queue in line like any chat once one of
+// its operators is online and active: a message left while nobody was there is never a
+// dead end. They keep their place (when the visitor wrote); the change routes the
+// queue again.
+func (e *Engine) requeueMissed(ctx context.Context, missed []store.Conversation, cands []routing.Candidate) error {
+	if len(missed) == 0 || !slices.ContainsFunc(cands, func(c routing.Candidate) bool { return c.Online && c.Active }) {
+		return nil
+	}
+	for _, c := range missed {
+		_, err := e.commit(ctx, store.Transition{ID: c.ID, Version: c.Version,
+			Change: func(c *store.Conversation) { c.State = store.StateQueued },
+			Activity: &store.Activity{Type: "OfflineMessageQueued", Actor: "routing",
+				Detail: "an operator of queue " + c.Queue + " is online: the offline message waits to be routed like any chat"}})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
 	return nil
 }
 

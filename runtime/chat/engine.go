@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,9 +42,12 @@ type Engine struct {
 	metrics   *Metrics
 	dispatch  *dispatcher
 	deadlines *deadlines
-	notify    notifiers
-	secrets   atomic.Pointer[Secrets]
-	outgoing  func(ch *config.Channel, conv store.Conversation, m *store.Message)
+	releases  releases
+	// availability tells consoles their operator's availability (availability.go).
+	availability *availabilityFeed
+	notify       notifiers
+	secrets      atomic.Pointer[Secrets]
+	outgoing     func(ch *config.Channel, conv store.Conversation, m *store.Message)
 	// openConvs remembers each contact's open conversation, so a messenger's next
 	// message is appended to it without a read first; the append finds it closed when
 	// it was, and the lookup runs then.
@@ -77,7 +79,7 @@ type Options struct {
 // waiting chats and fires stored deadlines in the background until Close.
 func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	e := &Engine{store: s, hub: h, now: opts.Now, metrics: opts.Metrics, log: opts.Log,
-		dispatch: newDispatcher(), deadlines: newDeadlines(), outgoing: opts.Outbound}
+		dispatch: newDispatcher(), deadlines: newDeadlines(), outgoing: opts.Outbound, availability: newAvailabilityFeed()}
 	e.openConvs, _ = lru.New[string, string](openConvsRemembered)
 	if e.now == nil {
 		e.now = time.Now
@@ -98,6 +100,8 @@ func New(s store.Store, h *hub.Hub, cfg *config.Config, opts Options) *Engine {
 	if !opts.manual {
 		e.background(func() { e.runDispatcher(ctx) })
 		e.background(func() { e.runDeadlines(ctx) })
+		e.background(func() { e.runConsoleSweep(ctx) })
+		e.background(func() { e.runAvailability(ctx) })
 		e.markAll()
 	}
 	return e
@@ -334,22 +338,14 @@ func (e *Engine) startConversation(ctx context.Context, v *view, ch *config.Chan
 }
 
 // queueOffline reports whether a queue takes offline messages now: it accepts them and
-// none of its operators is online.
+// none of its operators is online and active.
 func (e *Engine) queueOffline(ctx context.Context, v *view, queue string) (bool, error) {
 	q := v.queues[queue]
 	if q == nil || !q.Offline.AcceptMessages {
 		return false, nil
 	}
-	ops, err := e.store.Operators(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, o := range ops {
-		if o.Presence == store.PresenceOnline && slices.Contains(q.Operators, o.Name) {
-			return false, nil
-		}
-	}
-	return true, nil
+	online, err := e.QueueOnline(ctx, queue)
+	return !online, err
 }
 
 // ContactByToken finds a widget visitor by their token.

@@ -37,6 +37,9 @@ type Event struct {
 	Messages  []store.Message  `json:"messages,omitempty"`
 	// Notice is a message for one operator, such as why they became inactive.
 	Notice string `json:"notice,omitempty"`
+	// Me is the operator's own state, sent (type "me") when their presence, activity
+	// or load changes.
+	Me *Me `json:"me,omitempty"`
 }
 
 // VisitorMessage is a message as the contact sees it: no internal ids, the operator

@@ -20,6 +20,9 @@ type Me struct {
 	Queues      []string `json:"queues"`
 	Supervisor  bool     `json:"supervisor"`
 	MaxChats    int32    `json:"maxChats"`
+	// Availability is set where the operator's own state is asked for (GET
+	// /api/v1/me, the console feed's "me" events), not on every request.
+	*Availability
 }
 
 // Operator returns who an authenticated name is; Forbidden when they are no operator
@@ -72,7 +75,26 @@ func (e *Engine) VisiblePage(ctx context.Context, operator string, states []stor
 	if len(states) == 0 {
 		states = OpenStates
 	}
+	states, err := e.withoutOffers(ctx, v, operator, states)
+	if err != nil || len(states) == 0 {
+		return nil, err
+	}
 	return e.store.Conversations(ctx, store.ConversationFilter{Queues: queues, States: states, After: after, Limit: limit})
+}
+
+// withoutOffers drops the waiting states (Queued, Missed) from what an operator at
+// their limit lists: they see no new chats until one of theirs ends (Creatio).
+// Supervisors see every chat.
+func (e *Engine) withoutOffers(ctx context.Context, v *view, operator string, states []store.State) ([]store.State, error) {
+	waiting := func(s store.State) bool { return s == store.StateQueued || s == store.StateMissed }
+	if v.supervisors[operator] || !slices.ContainsFunc(states, waiting) {
+		return states, nil
+	}
+	a, err := e.Availability(ctx, operator)
+	if err != nil || !a.AtLimit {
+		return states, err
+	}
+	return slices.DeleteFunc(slices.Clone(states), waiting), nil
 }
 
 // Conversation returns a conversation the operator may see.
@@ -128,6 +150,11 @@ func (v *view) limitOf(operator string) int {
 func (e *Engine) Take(ctx context.Context, operator, id string) (store.Conversation, error) {
 	if _, err := e.Operator(operator); err != nil {
 		return store.Conversation{}, err
+	}
+	if op, err := e.operatorState(ctx, operator); err != nil {
+		return store.Conversation{}, err
+	} else if !op.Active {
+		return store.Conversation{}, inactiveConflict(op)
 	}
 	v := e.view.Load()
 	now := e.now()
@@ -312,15 +339,20 @@ func (e *Engine) CloseConversation(ctx context.Context, operator, id string) (st
 }
 
 // SetPresence records an operator's presence; active true also clears the inactivity
-// an accept timeout left.
+// an accept timeout left (with no presence, it changes only that). Going offline
+// forwards or drops their open chats, as spec.operatorPresence.openChatsWhenOffline
+// says.
 func (e *Engine) SetPresence(ctx context.Context, operator string, p store.Presence, active *bool) (store.Operator, error) {
 	if _, err := e.Operator(operator); err != nil {
 		return store.Operator{}, err
 	}
-	switch p {
-	case store.PresenceOnline, store.PresenceAway, store.PresenceOffline:
+	switch {
+	case p == "" && active != nil:
+		// {"active":true} alone: back to taking chats, presence unchanged.
+		return e.store.SetPresence(ctx, operator, "", active)
+	case p == store.PresenceOnline, p == store.PresenceAway, p == store.PresenceOffline:
 	default:
-		return store.Operator{}, Invalid(fmt.Sprintf("presence %q: use online, away or offline", p))
+		return store.Operator{}, Invalid(fmt.Sprintf("presence %q: use online, away or offline (or send only {\"active\":true} to become active again)", p))
 	}
 	previous := store.PresenceOffline
 	if ops, err := e.store.Operators(ctx); err == nil {
@@ -344,5 +376,14 @@ func (e *Engine) SetPresence(ctx context.Context, operator string, p store.Prese
 		return op, err
 	}
 	e.emit(ev, nil, operator, "")
+	if p == store.PresenceOffline {
+		// Their open chats go back to routing, or are dropped; should that fail, the
+		// console sweep tries again.
+		const why = "they went offline"
+		if err := e.releaseChats(ctx, operator, why); err != nil {
+			e.releases.add(operator, why)
+			e.log.Error("forwarding or dropping the chats of an operator who went offline", "operator", operator, "error", err)
+		}
+	}
 	return op, nil
 }

@@ -1,8 +1,10 @@
-// Package presence tells whether a visitor (or an internal client) has a live
-// connection on any replica. Each replica knows its own connections; with several
-// replicas on PostgreSQL it records them in the store, refreshing them while they
-// last, so a replica that dies takes its records with it after a while. Notification
-// rules ask it ("recipient offline": no live widget on any replica).
+// Package presence tells whether someone has a live connection on any replica: a
+// visitor or internal client (notification rules ask: "recipient offline" means no
+// live widget on any replica), or an operator's console (their presence follows it).
+// Each replica knows its own connections and records them in the store, refreshing
+// them while they last, so a replica that dies takes its records with it after a
+// while. A tracker with a linger leaves a closed connection's record to lapse that
+// much later rather than removing it: a reload within it is no disconnection.
 package presence
 
 import (
@@ -11,14 +13,15 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 )
 
-// Store records the contacts each replica has connections of.
+// Store records the keys (contacts, operators) each replica has connections of.
 type Store interface {
-	SetContactsOnline(ctx context.Context, replica string, contacts []string, until time.Time) error
-	SetContactsOffline(ctx context.Context, replica string, contacts []string, expiredBefore time.Time) error
-	ContactOnline(ctx context.Context, contact string, now time.Time) (bool, error)
+	SetOnline(ctx context.Context, replica string, keys []string, until time.Time) error
+	SetOffline(ctx context.Context, replica string, keys []string, expiredBefore time.Time) error
+	Online(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // Timings. A connection that opens or closes is known to the other replicas within
@@ -29,40 +32,67 @@ const (
 	TTL     = 45 * time.Second
 )
 
-// Tracker publishes this replica's connected contacts and answers for all replicas.
+// Tracker publishes this replica's connections and answers for all replicas.
 type Tracker struct {
 	st      Store
 	replica string
-	// local lists the contacts connected here; localOnline asks for one.
+	// local lists the keys connected here; localOnline asks for one.
 	local       func() []string
 	localOnline func(string) bool
 	log         *slog.Logger
 	now         func() time.Time
+	// mu serializes Sync: a caller may sync at once when a connection opens or
+	// closes, beside Run's poll.
+	mu sync.Mutex
 	// published is what the store holds of this replica, and when it was refreshed.
 	published map[string]bool
 	refreshed time.Time
+	// linger, when set, is how long a closed connection's record outlives it.
+	linger func() time.Duration
 }
+
+// Option changes a tracker.
+type Option func(*Tracker)
+
+// Linger leaves the record of a connection that closed (or of every connection, when
+// the tracker stops) to lapse d() later instead of removing it, and keeps live
+// connections' records that much longer too, so that a replica that dies counts the
+// same as connections closed at once. Expired records are then the caller's to
+// forget (Store.SetOffline never runs).
+func Linger(d func() time.Duration) Option { return func(t *Tracker) { t.linger = d } }
 
 // New returns a tracker of the connections local lists; Run publishes them.
-func New(st Store, local func() []string, localOnline func(string) bool, log *slog.Logger) *Tracker {
+func New(st Store, local func() []string, localOnline func(string) bool, log *slog.Logger, opts ...Option) *Tracker {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Tracker{st: st, replica: hex.EncodeToString(b), local: local, localOnline: localOnline, log: log,
+	t := &Tracker{st: st, replica: hex.EncodeToString(b), local: local, localOnline: localOnline, log: log,
 		now: time.Now, published: map[string]bool{}}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
-// Online reports whether the contact has a live connection here or on another
-// replica. When the store cannot say, the contact counts as offline: a notification
-// too many beats one missed.
-func (t *Tracker) Online(contact string) bool {
-	if t.localOnline(contact) {
+// lingering is how long closed connections' records outlive them; 0: not at all.
+func (t *Tracker) lingering() time.Duration {
+	if t.linger == nil {
+		return 0
+	}
+	return t.linger()
+}
+
+// Online reports whether the key has a live connection here or on another replica
+// (or one that closed less than the linger ago). When the store cannot say, the key
+// counts as offline: a notification too many beats one missed.
+func (t *Tracker) Online(key string) bool {
+	if t.localOnline(key) {
 		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	online, err := t.st.ContactOnline(ctx, contact, t.now())
+	online, err := t.st.Online(ctx, key, t.now())
 	if err != nil {
-		t.log.Warn("asking whether a visitor is online on another replica", "error", err)
+		t.log.Warn("asking whether a connection is open on another replica", "error", err)
 	}
 	return online
 }
@@ -82,10 +112,13 @@ func (t *Tracker) Run(ctx context.Context) {
 	}
 }
 
-// Sync publishes the contacts connected now: new ones at once, all of them again
-// every Refresh, and those gone are withdrawn.
+// Sync publishes the keys connected now: new ones at once, all of them again every
+// Refresh, and those gone are withdrawn (or left to lapse after the linger).
 func (t *Tracker) Sync(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	now := t.now()
+	linger := t.lingering()
 	current := map[string]bool{}
 	for _, c := range t.local() {
 		current[c] = true
@@ -103,32 +136,48 @@ func (t *Tracker) Sync(ctx context.Context) {
 		}
 	}
 	slices.Sort(fresh)
-	if err := t.st.SetContactsOnline(ctx, t.replica, fresh, now.Add(TTL)); err != nil {
-		t.log.Warn("recording the visitors connected here", "error", err)
+	slices.Sort(gone)
+	if err := t.st.SetOnline(ctx, t.replica, fresh, now.Add(TTL+linger)); err != nil {
+		t.log.Warn("recording the connections open here", "error", err)
 		return
 	}
 	if refresh {
 		t.refreshed = now
 	}
-	if len(gone) > 0 || refresh {
-		if err := t.st.SetContactsOffline(ctx, t.replica, gone, now.Add(-TTL)); err != nil {
-			t.log.Warn("recording the visitors gone from here", "error", err)
-			return
-		}
+	if !t.forget(ctx, gone, now, linger, refresh) {
+		return
 	}
 	t.published = current
 }
 
+// forget withdraws the records of connections gone, or with a linger leaves them to
+// lapse then; it reports whether the store took it.
+func (t *Tracker) forget(ctx context.Context, gone []string, now time.Time, linger time.Duration, purge bool) bool {
+	var err error
+	switch {
+	case linger > 0:
+		err = t.st.SetOnline(ctx, t.replica, gone, now.Add(linger))
+	case len(gone) > 0 || purge:
+		err = t.st.SetOffline(ctx, t.replica, gone, now.Add(-TTL))
+	}
+	if err != nil {
+		t.log.Warn("recording the connections closed here", "error", err)
+	}
+	return err == nil
+}
+
 // withdraw removes this replica's records at shutdown, so other replicas do not wait
-// for them to expire.
+// for them to expire; with a linger it leaves them to lapse after it, so consoles
+// that reconnect to another replica (a rolling update) keep their presence.
 func (t *Tracker) withdraw() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gone := make([]string, 0, len(t.published))
 	for c := range t.published {
 		gone = append(gone, c)
 	}
-	if err := t.st.SetContactsOffline(ctx, t.replica, gone, t.now().Add(-TTL)); err != nil {
-		t.log.Warn("withdrawing the visitors connected here", "error", err)
-	}
+	slices.Sort(gone)
+	t.forget(ctx, gone, t.now(), t.lingering(), true)
 }

@@ -64,7 +64,7 @@ func TestVisitorsOnlineAcrossReplicas(t *testing.T) {
 			defer st.Close()
 			clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			now := func() time.Time { return clock }
-			a, b := newReplica(st, now), newReplica(st, now)
+			a, b := newReplica(st.ContactPresence(), now), newReplica(st.ContactPresence(), now)
 
 			a.connect("vera")
 			a.Sync(ctx)

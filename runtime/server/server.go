@@ -295,14 +295,27 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(httpLn) }()
 	go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
-	stopPresence := func() {}
+	// Operators are online while a console is open on any replica, and for the
+	// LiveChat's offlineAfter after the last one closed (the engine's sweep sets them
+	// offline then), on either store.
+	consoles := presence.New(st.OperatorConsoles(), apiServer.OperatorsConnected, apiServer.OperatorConnected,
+		log.With("component", "presence"), presence.Linger(func() time.Duration {
+			cfg, _ := engine.Config()
+			return cfg.LiveChat.OperatorPresence.Resolved().OfflineAfter.Duration
+		}))
+	apiServer.SetConsoles(consoles)
+	trackers := []*presence.Tracker{consoles}
 	if first.Config.LiveChat.Storage.Driver == config.StoragePostgres {
-		visitors = presence.New(st, apiServer.OnlineContacts, apiServer.ContactOnline, log.With("component", "presence"))
-		presenceCtx, cancel := context.WithCancel(context.Background())
-		presenceDone := make(chan struct{})
-		go func() { defer close(presenceDone); visitors.Run(presenceCtx) }()
-		stopPresence = func() { cancel(); <-presenceDone }
+		visitors = presence.New(st.ContactPresence(), apiServer.OnlineContacts, apiServer.ContactOnline, log.With("component", "presence"))
+		trackers = append(trackers, visitors)
 	}
+	presenceCtx, cancelPresence := context.WithCancel(context.Background())
+	var presenceDone sync.WaitGroup
+	for _, t := range trackers {
+		presenceDone.Add(1)
+		go func() { defer presenceDone.Done(); t.Run(presenceCtx) }()
+	}
+	stopPresence := func() { cancelPresence(); presenceDone.Wait() }
 	sends.Start()
 	notices.dispatcher.Start()
 	daily := analytics.New(analytics.Options{Store: st, Config: func() *config.Config { c, _ := engine.Config(); return c }, Now: o.Now,

@@ -233,7 +233,9 @@ type Operator struct {
 	Presence Presence `json:"presence"`
 	// Active is false after the operator let an assigned chat lapse: no new chats until
 	// they set themselves active again.
-	Active         bool       `json:"active"`
+	Active bool `json:"active"`
+	// InactiveReason says why the operator is inactive; empty while active.
+	InactiveReason string     `json:"inactiveReason,omitempty"`
 	LastAssignedAt *time.Time `json:"lastAssignedAt,omitempty"`
 	UpdatedAt      time.Time  `json:"updatedAt"`
 }
@@ -399,6 +401,15 @@ type Store interface {
 	// and, if active is not nil, activity, with the events the change causes.
 	SetPresence(ctx context.Context, name string, p Presence, active *bool, events ...Event) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
+	// SetInactive makes an operator inactive for a reason (an accept timeout they let
+	// pass); SetPresence with active true makes them active again and clears it.
+	SetInactive(ctx context.Context, name, reason string, events ...Event) (Operator, error)
+	// LapseConsoles sets offline every operator who is not, whose console records
+	// (package presence) have all expired at now, recording offline (with Operator set
+	// to each) for each one; of replicas that lapse the same operator at once, one
+	// does. It forgets the expired records of offline operators, and returns the
+	// operators it set offline.
+	LapseConsoles(ctx context.Context, now time.Time, offline Event) ([]Operator, error)
 
 	// Activity returns up to limit (0: every one) of a conversation's activity entries
 	// with ID > afterID, in ID order.

@@ -130,7 +130,7 @@ type benchVisitor struct {
 }
 
 func openVisitor(b *testing.B, base string, i int) benchVisitor {
-	body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("visitor %d", i)})
+	body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("visitor %d", i), "email": "visitor@example.com"})
 	req, _ := http.NewRequest("POST", base+"/api/v1/channels/website/conversations", bytes.NewReader(body))
 	req.Header.Set("Origin", benchOrigin)
 	req.Header.Set("Content-Type", "application/json")

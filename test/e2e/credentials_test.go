@@ -20,7 +20,7 @@ func TestOriginsAndCredentials(t *testing.T) {
 	rt := standalone(t, dir, t.TempDir())
 	u, _ := url.Parse(rt.base)
 	open := rt.base + "/api/v1/channels/website/conversations"
-	body := map[string]string{"text": "hello"}
+	body := map[string]string{"text": "hello", "email": "visitor@example.com"}
 	requests := []struct {
 		name     string
 		method   string

@@ -246,7 +246,7 @@ type visitorOpen struct {
 func newVisitor(t testing.TB, rt *runtime, text string) *visitor {
 	t.Helper()
 	var out visitorOpen
-	code := call(t, "POST", rt.base+"/api/v1/channels/website/conversations", "", map[string]string{"name": "Vera", "text": text}, &out,
+	code := call(t, "POST", rt.base+"/api/v1/channels/website/conversations", "", map[string]string{"name": "Vera", "email": "vera@example.com", "text": text}, &out,
 		"Origin", origin)
 	if code != http.StatusCreated || out.Token == "" {
 		t.Fatalf("opening a conversation: %d %+v", code, out)

@@ -218,7 +218,7 @@ func (ld *load) open(name, text string) (token, conv string, ok bool) {
 		Conversation struct{ ID string }
 		Message      struct{ Seq int64 }
 	}
-	code, err := ld.do("POST", "/api/v1/channels/website/conversations", "", map[string]string{"name": name, "text": text}, &out, "Origin", origin)
+	code, err := ld.do("POST", "/api/v1/channels/website/conversations", "", map[string]string{"name": name, "email": "visitor@example.com", "text": text}, &out, "Origin", origin)
 	if err != nil {
 		return "", "", false
 	}

@@ -87,7 +87,7 @@ func TestTwoProcessesRaceForClaimsOnPostgres(t *testing.T) {
 				rt := replicas[(w+i)%2]
 				var out visitorOpen
 				code, err := request("POST", rt.base+"/api/v1/channels/website/conversations", "",
-					map[string]string{"name": fmt.Sprintf("v%d-%d", w, i), "text": "hello"}, &out, "Origin", origin)
+					map[string]string{"name": fmt.Sprintf("v%d-%d", w, i), "email": "visitor@example.com", "text": "hello"}, &out, "Origin", origin)
 				if err != nil || code != http.StatusCreated {
 					fail(fmt.Errorf("opening a chat: %d %v", code, err))
 				}

@@ -159,7 +159,7 @@ func TestWhoSeesWhat(t *testing.T) {
 			if tt.method == "POST" {
 				body = map[string]string{"text": "hi"}
 				if strings.HasSuffix(tt.url, "/conversations") {
-					body = map[string]string{}
+					body = map[string]string{"email": "visitor@example.com"} // nobody is online: the offline form asks for it
 				}
 			}
 			code := call(t, tt.method, tt.url, tt.token, body, &out, tt.headers...)

@@ -132,7 +132,7 @@ func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, ac
 			return err
 		}
 		if active != nil {
-			if _, err := db.stmt(ctx, tx, `UPDATE operators SET active = ? WHERE name = ?`).exec(ctx, act, name); err != nil {
+			if _, err := db.stmt(ctx, tx, `UPDATE operators SET active = ?, inactive_reason = '' WHERE name = ?`).exec(ctx, act, name); err != nil {
 				return err
 			}
 		}
@@ -146,13 +146,13 @@ func (db *DB) SetPresence(ctx context.Context, name string, p store.Presence, ac
 	return op, err
 }
 
-const operatorColumns = `name, presence, active, last_assigned_at, updated_at`
+const operatorColumns = `name, presence, active, inactive_reason, last_assigned_at, updated_at`
 
 func scanOperator(row scanner) (store.Operator, error) {
 	var o store.Operator
 	var active, updated int64
 	var last sql.NullInt64
-	err := row.Scan(&o.Name, &o.Presence, &active, &last, &updated)
+	err := row.Scan(&o.Name, &o.Presence, &active, &o.InactiveReason, &last, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, store.ErrNotFound
 	}
