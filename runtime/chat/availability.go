@@ -92,13 +92,6 @@ func (e *Engine) ConsoleOpened(ctx context.Context, name string, sessionGoesOn b
 	return err
 }
 
-// SignedOut sets an operator offline at once (and forwards or drops their open chats,
-// as the LiveChat says), rather than after their console's grace.
-func (e *Engine) SignedOut(ctx context.Context, name string) error {
-	_, err := e.SetPresence(ctx, name, store.PresenceOffline, nil)
-	return err
-}
-
 // consoleSweepEvery is how often lapsed consoles are looked for: the presence
 // trackers' poll.
 const consoleSweepEvery = 2 * time.Second
