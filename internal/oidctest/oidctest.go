@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,4 +125,34 @@ func (p *Provider) CAFile(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// publicURLLine is the LiveChat's publicURL in a manifest.
+var publicURLLine = regexp.MustCompile(`(?m)^  publicURL: .*$`)
+
+// ConfigureManifests points the LiveChat of a copy of config/samples in dir at the
+// provider: its spec.publicURL becomes publicURL (where the provider sends browsers
+// back, the runtime's own address), spec.agentAuth.oidc names the provider with the
+// client secret in a Secret oidc-client, written beside it.
+func (p *Provider) ConfigureManifests(t testing.TB, dir, publicURL string) {
+	t.Helper()
+	path := filepath.Join(dir, "livechat.yaml")
+	lc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(lc)
+	if !publicURLLine.MatchString(text) || !strings.Contains(text, "  agentAuth:\n") {
+		t.Fatalf("%s has no publicURL or agentAuth to change", path)
+	}
+	text = publicURLLine.ReplaceAllLiteralString(text, "  publicURL: "+publicURL)
+	text = strings.Replace(text, "  agentAuth:\n", "  agentAuth:\n    oidc:\n      issuerURL: "+p.Issuer+"\n      clientID: "+p.ClientID+
+		"\n      clientSecretRef:\n        name: oidc-client\n        key: secret\n", 1)
+	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: oidc-client\nstringData:\n  secret: " + p.ClientSecret + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "oidc-client-secret.yaml"), []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

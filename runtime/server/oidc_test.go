@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,20 +21,7 @@ func TestOIDCSignInThroughTheRuntime(t *testing.T) {
 	dir, httpAddr, _ := runDir(t, func(o *Options) { o.OIDCClient = p.Client() })
 	base := "http://" + httpAddr
 
-	lc, err := os.ReadFile(filepath.Join(dir, "livechat.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(lc), "publicURL: http://localhost:8080", "publicURL: "+base, 1)
-	edited = strings.Replace(edited, "  agentAuth:\n", "  agentAuth:\n    oidc:\n      issuerURL: "+p.Issuer+"\n      clientID: "+p.ClientID+
-		"\n      clientSecretRef:\n        name: oidc-client\n        key: secret\n", 1)
-	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: oidc-client\nstringData:\n  secret: " + p.ClientSecret + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "oidc-secret.yaml"), []byte(secret), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "livechat.yaml"), []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p.ConfigureManifests(t, dir, base)
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second,
