@@ -81,7 +81,11 @@ test-race: ## Run the runtime's tests under the race detector (CI runs it after 
 	go test -race $(GO_TEST_FLAGS) ./runtime/...
 
 .PHONY: bench
-bench: bench-operator bench-runtime bench-routing bench-channels bench-notify bench-outbox bench-soak ## Run every benchmark (prints figures; see docs/benchmarks.md).
+bench: bench-operator bench-runtime bench-routing bench-channels bench-notify bench-outbox bench-analytics bench-soak ## Run every benchmark (prints figures; see docs/benchmarks.md).
+
+.PHONY: bench-analytics
+bench-analytics: ## Analytics: the supervisors' page over 1,000,000 stored conversations, on SQLite (seeded once, kept in the temp dir) and PostgreSQL.
+	go test -run '^$$' -bench BenchmarkAnalytics -benchtime 1x -timeout 30m $(BENCH_FLAGS) ./test/bench/
 
 .PHONY: bench-routing
 bench-routing: ## Routing: decisions among 1,000 operators, committed assignments on SQLite and PostgreSQL.

@@ -212,10 +212,69 @@ type WebWidgetChannel struct {
 	// +optional
 	OfflineForm OfflineForm `json:"offlineForm,omitempty"`
 
-	// Ratings lets visitors rate a chat when it ends.
+	// Ratings lets visitors rate a chat, leave free-text feedback and answer the
+	// survey when it ends. Off, the runtime refuses all three.
 	// +kubebuilder:default=true
 	// +optional
 	Ratings *bool `json:"ratings,omitempty"`
+
+	// RatingScale is how visitors rate a chat: Stars (a score of 1 to 5) or Thumbs
+	// (up or down). A rating on the other scale is refused.
+	// +kubebuilder:default=Stars
+	// +optional
+	RatingScale RatingScale `json:"ratingScale,omitempty"`
+
+	// Survey are the questions of the post-chat survey, asked with the rating while
+	// ratings are on; none, no survey. Answers to questions not listed are refused.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	Survey []SurveyQuestion `json:"survey,omitempty"`
+
+	// Goals are the chat goals the web site may report as reached in a chat (a
+	// sign-up, a purchase), for ChatGoalReached notifications and the chat's record.
+	// Goals not listed are refused; none, the web site reports none.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Goals []string `json:"goals,omitempty"`
+}
+
+// RatingScale is how visitors rate a chat.
+// +kubebuilder:validation:Enum=Stars;Thumbs
+type RatingScale string
+
+// Rating scales.
+const (
+	// RatingStars is a score of 1 (poor) to 5 (excellent).
+	RatingStars RatingScale = "Stars"
+	// RatingThumbs is up or down.
+	RatingThumbs RatingScale = "Thumbs"
+)
+
+// SurveyQuestion is one question of the post-chat survey.
+type SurveyQuestion struct {
+	// Name identifies the question in the answers: a lowercase DNS label.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// Text is the question as the visitor reads it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Text string `json:"text"`
+
+	// Options, when set, are the only answers accepted (a choice); without them the
+	// answer is free text of at most 500 characters.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +optional
+	Options []string `json:"options,omitempty"`
 }
 
 // OfflineForm is the widget's leave-a-message form.

@@ -106,11 +106,11 @@ func (d *Daily) Step(ctx context.Context) (string, error) {
 	if key == d.last {
 		return "", nil
 	}
-	steps, err := d.opts.Store.ConversationSteps(ctx, day, today, Steps)
+	facts, err := d.opts.Store.ChatFacts(ctx, day, today, "")
 	if err != nil {
 		return "", err
 	}
-	detail, err := json.Marshal(Compute(day, steps))
+	detail, err := json.Marshal(Compute(day, facts))
 	if err != nil {
 		return "", err
 	}
@@ -119,6 +119,6 @@ func (d *Daily) Step(ctx context.Context) (string, error) {
 		return "", err
 	}
 	d.last = key
-	d.opts.Log.Info("daily analytics recorded", "day", day.Format(time.DateOnly), "timeZone", loc.String(), "chats", len(steps))
+	d.opts.Log.Info("daily analytics recorded", "day", day.Format(time.DateOnly), "timeZone", loc.String(), "chats", len(facts))
 	return day.Format(time.DateOnly), nil
 }

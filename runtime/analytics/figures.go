@@ -1,8 +1,9 @@
-// Package analytics records a LiveChat's daily analytics (Userlike's): once a day,
-// just after midnight in the LiveChat's time zone, a DailyAnalytics event with the
-// figures of the day that ended, computed from the store. The event carries a key
-// made of the day, so of the replicas that compute it, one records it; notification
-// rules deliver it like any other event (by email to the supervisors, say).
+// Package analytics computes a LiveChat's chat figures from the store: once a day,
+// just after midnight in the LiveChat's time zone, the DailyAnalytics event with the
+// figures of the day that ended (Userlike's daily analytics); and on request, the
+// report of a range of days per day, queue and operator (the supervisors' analytics
+// page). The daily event carries a key made of the day, so of the replicas that
+// compute it, one records it; notification rules deliver it like any other event.
 package analytics
 
 import (
@@ -13,67 +14,149 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
-// Steps are the activity types the figures are computed from.
-var Steps = []string{"ChatStarted", "OfflineMessage", "BotHandedOver", "ChatAccepted", "ChatFinished"}
-
-// Figures are one day's figures of a LiveChat: the detail of its DailyAnalytics event.
+// Figures are the figures of a set of chats: one day's (the detail of a
+// DailyAnalytics event), one day's of a queue, or a range's.
 type Figures struct {
-	// Day is the day, YYYY-MM-DD in TimeZone.
-	Day      string `json:"day"`
-	TimeZone string `json:"timeZone"`
-	// Chats started that day.
+	// Day is the day, YYYY-MM-DD in TimeZone; empty for a range's figures.
+	Day      string `json:"day,omitempty"`
+	TimeZone string `json:"timeZone,omitempty"`
+	// Queue is set for a queue's figures.
+	Queue string `json:"queue,omitempty"`
+	// Chats started.
 	Chats int `json:"chats"`
-	// MissedChats are the chats of that day that reached a queue and that no operator
-	// accepted (offline messages included, until someone takes them).
+	// MissedChats are the chats that reached a queue and that no operator accepted
+	// (offline messages included, until someone takes them).
 	MissedChats int `json:"missedChats"`
-	// MedianWait and P90Wait are how long the day's live chats that an operator
-	// accepted waited for it, in seconds: from the start (or the bot's handover) to
-	// the first acceptance. Absent when no chat was accepted.
+	// AnsweredChats are the chats an operator accepted.
+	AnsweredChats int `json:"answeredChats"`
+	// MedianWait and P90Wait are how long the live chats that an operator accepted
+	// waited for it, in seconds: from the start (or the bot's handover) to the first
+	// acceptance. Absent when no chat was accepted.
 	MedianWait *float64 `json:"medianWaitSeconds,omitempty"`
 	P90Wait    *float64 `json:"p90WaitSeconds,omitempty"`
-	// MedianHandling is the median time from acceptance to the end of the day's
-	// finished chats, in seconds; absent when none finished.
+	// MedianHandling is the median time from acceptance to the end of the finished
+	// chats, in seconds; absent when none finished.
 	MedianHandling *float64 `json:"medianHandlingSeconds,omitempty"`
-	// Ratings are the day's chat ratings; absent until visitors can rate chats.
+	// Ratings are the chats' ratings; absent when none was rated.
 	Ratings *Ratings `json:"ratings,omitempty"`
 }
 
-// Ratings summarize the day's chat ratings.
+// Ratings summarize chat ratings: Count of either scale; Average of the Stars
+// ratings (absent when there were none), ThumbsUp and ThumbsDown of the Thumbs ones.
 type Ratings struct {
-	Count   int     `json:"count"`
-	Average float64 `json:"average"`
+	Count      int      `json:"count"`
+	Average    *float64 `json:"average,omitempty"`
+	ThumbsUp   int      `json:"thumbsUp"`
+	ThumbsDown int      `json:"thumbsDown"`
 }
 
 // Compute returns the figures of the conversations created in one day.
-func Compute(day time.Time, steps []store.ConversationSteps) Figures {
-	f := Figures{Day: day.Format(time.DateOnly), TimeZone: day.Location().String(), Chats: len(steps)}
-	var waits, handling []float64
-	for _, c := range steps {
-		handedOver, wasHandedOver := c.First["BotHandedOver"]
-		_, offline := c.First["OfflineMessage"]
-		accepted, wasAccepted := c.First["ChatAccepted"]
-		// A bot's chat reaches the queue only when the bot hands it over.
-		queued := wasHandedOver || offline || (!c.BotAnswered && c.State != store.StateBot)
-		if queued && !wasAccepted {
-			f.MissedChats++
-		}
-		if wasAccepted && !offline {
-			from, ok := c.First["ChatStarted"]
-			if wasHandedOver {
-				from, ok = handedOver, true
+func Compute(day time.Time, facts []store.ChatFacts) Figures {
+	f := aggregate(facts)
+	f.Day, f.TimeZone = day.Format(time.DateOnly), day.Location().String()
+	return f
+}
+
+// tally collects figures chat by chat.
+type tally struct {
+	f                Figures
+	waits, handling  []float64
+	stars, starCount int
+	rated            bool
+}
+
+func (t *tally) add(c store.ChatFacts) {
+	t.f.Chats++
+	accepted := !c.AcceptedAt.IsZero()
+	handedOver := !c.HandedOverAt.IsZero()
+	// A bot's chat reaches the queue only when the bot hands it over.
+	queued := handedOver || c.Offline || (!c.BotAnswered && c.State != store.StateBot)
+	if queued && !accepted {
+		t.f.MissedChats++
+	}
+	if accepted {
+		t.f.AnsweredChats++
+		if !c.Offline {
+			from := c.CreatedAt
+			if handedOver {
+				from = c.HandedOverAt
 			}
-			if ok {
-				waits = append(waits, max(accepted.Sub(from).Seconds(), 0))
-			}
+			t.waits = append(t.waits, max(c.AcceptedAt.Sub(from).Seconds(), 0))
 		}
-		if finished, ok := c.First["ChatFinished"]; ok && wasAccepted {
-			handling = append(handling, max(finished.Sub(accepted).Seconds(), 0))
+		if !c.FinishedAt.IsZero() {
+			t.handling = append(t.handling, max(c.FinishedAt.Sub(c.AcceptedAt).Seconds(), 0))
 		}
 	}
-	f.MedianWait = percentile(waits, 50)
-	f.P90Wait = percentile(waits, 90)
-	f.MedianHandling = percentile(handling, 50)
+	switch c.RatingScale {
+	case "":
+		return
+	case "Thumbs":
+		if c.RatingScore == 1 {
+			t.ratings().ThumbsUp++
+		} else {
+			t.ratings().ThumbsDown++
+		}
+	default:
+		t.ratings()
+		t.stars += c.RatingScore
+		t.starCount++
+	}
+	t.f.Ratings.Count++
+}
+
+func (t *tally) ratings() *Ratings {
+	if t.f.Ratings == nil {
+		t.f.Ratings = &Ratings{}
+	}
+	return t.f.Ratings
+}
+
+// merge adds another tally's chats to t.
+func (t *tally) merge(o *tally) {
+	t.f.Chats += o.f.Chats
+	t.f.MissedChats += o.f.MissedChats
+	t.f.AnsweredChats += o.f.AnsweredChats
+	t.waits = append(t.waits, o.waits...)
+	t.handling = append(t.handling, o.handling...)
+	t.stars += o.stars
+	t.starCount += o.starCount
+	if r := o.f.Ratings; r != nil {
+		mine := t.ratings()
+		mine.Count += r.Count
+		mine.ThumbsUp += r.ThumbsUp
+		mine.ThumbsDown += r.ThumbsDown
+	}
+}
+
+// sort orders the durations, so figures needs no copy of them.
+func (t *tally) sort() {
+	slices.Sort(t.waits)
+	slices.Sort(t.handling)
+}
+
+// figures are the figures collected.
+func (t *tally) figures() Figures {
+	f := t.f
+	if r := f.Ratings; r != nil {
+		copied := *r
+		f.Ratings = &copied
+	}
+	f.MedianWait = percentile(t.waits, 50)
+	f.P90Wait = percentile(t.waits, 90)
+	f.MedianHandling = percentile(t.handling, 50)
+	if t.starCount > 0 {
+		avg := math.Round(float64(t.stars)/float64(t.starCount)*100) / 100
+		f.Ratings.Average = &avg
+	}
 	return f
+}
+
+func aggregate(facts []store.ChatFacts) Figures {
+	var t tally
+	for _, c := range facts {
+		t.add(c)
+	}
+	return t.figures()
 }
 
 // percentile is the p-th percentile of values by nearest rank, and for the median of
@@ -82,7 +165,10 @@ func percentile(values []float64, p float64) *float64 {
 	if len(values) == 0 {
 		return nil
 	}
-	v := slices.Sorted(slices.Values(values))
+	v := values
+	if !slices.IsSorted(v) {
+		v = slices.Sorted(slices.Values(values))
+	}
 	n := len(v)
 	var out float64
 	if p == 50 && n%2 == 0 {

@@ -9,47 +9,70 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
+// chat builds a conversation's facts from minutes after base: the start, then the
+// handover, acceptance and finish (negative: never).
+type chat struct {
+	state                           store.State
+	start, handover, accept, finish float64
+	offline, bot                    bool
+	queue, operator, scale          string
+	score                           int
+}
+
+func (c chat) facts(base time.Time) store.ChatFacts {
+	at := func(min float64) time.Time {
+		if min < 0 {
+			return time.Time{}
+		}
+		return base.Add(time.Duration(min * float64(time.Minute)))
+	}
+	return store.ChatFacts{CreatedAt: at(c.start), Queue: c.queue, Operator: c.operator, State: c.state, BotAnswered: c.bot,
+		Offline: c.offline, HandedOverAt: at(c.handover), AcceptedAt: at(c.accept), FinishedAt: at(c.finish),
+		RatingScale: c.scale, RatingScore: c.score}
+}
+
 func TestCompute(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	day := time.Date(2030, 5, 6, 0, 0, 0, 0, berlin)
-	at := func(min float64) time.Time { return day.Add(time.Duration(min * float64(time.Minute))) }
-	chat := func(state store.State, steps map[string]float64) store.ConversationSteps {
-		c := store.ConversationSteps{State: state, First: map[string]time.Time{}}
-		for typ, min := range steps {
-			c.First[typ] = at(min)
-		}
-		return c
-	}
 	tests := []struct {
 		name  string
-		steps []store.ConversationSteps
+		chats []chat
 		want  string
 	}{
-		{"a quiet day", nil, `{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":0,"missedChats":0}`},
-		{"answered, missed, offline and the bot's", []store.ConversationSteps{
-			chat(store.StateClosed, map[string]float64{"ChatStarted": 0, "ChatAccepted": 1, "ChatFinished": 11}),
-			chat(store.StateActive, map[string]float64{"ChatStarted": 10, "ChatAccepted": 13}),
-			chat(store.StateClosed, map[string]float64{"ChatStarted": 20, "ChatFinished": 25}), // nobody took it
-			chat(store.StateMissed, map[string]float64{"OfflineMessage": 30}),                  // left for later
-			chat(store.StateClosed, map[string]float64{"OfflineMessage": 40, "ChatAccepted": 400, "ChatFinished": 405}),
+		{"a quiet day", nil, `{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":0,"missedChats":0,"answeredChats":0}`},
+		{"answered, missed, offline and the bot's", []chat{
+			{state: store.StateClosed, start: 0, handover: -1, accept: 1, finish: 11, scale: "Stars", score: 5},
+			{state: store.StateActive, start: 10, handover: -1, accept: 13, finish: -1, scale: "Stars", score: 2},
+			{state: store.StateClosed, start: 20, handover: -1, accept: -1, finish: 25},                // nobody took it
+			{state: store.StateMissed, start: 30, handover: -1, accept: -1, finish: -1, offline: true}, // left for later
+			{state: store.StateClosed, start: 40, handover: -1, accept: 400, finish: 405, offline: true, scale: "Thumbs", score: 1},
 			// The bot's chat, handed over: the wait starts at the handover.
-			chat(store.StateClosed, map[string]float64{"ChatStarted": 50, "BotHandedOver": 55, "ChatAccepted": 57, "ChatFinished": 60}),
-			{State: store.StateClosed, BotAnswered: true, First: map[string]time.Time{"ChatStarted": at(70), "ChatFinished": at(72)}}, // the bot's alone
-			{State: store.StateBot, First: map[string]time.Time{"ChatStarted": at(80)}},                                               // still with the bot
+			{state: store.StateClosed, start: 50, handover: 55, accept: 57, finish: 60, scale: "Thumbs", score: 0},
+			{state: store.StateClosed, start: 70, handover: -1, accept: -1, finish: 72, bot: true}, // the bot's alone
+			{state: store.StateBot, start: 80, handover: -1, accept: -1, finish: -1},               // still with the bot
 		},
 			// Waits of the live chats taken: 1, 3, 2 minutes; handling 10, 5, 3 minutes.
-			`{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":8,"missedChats":2,"medianWaitSeconds":120,"p90WaitSeconds":180,"medianHandlingSeconds":300}`},
-		{"an even count: the median is between the middle two", []store.ConversationSteps{
-			chat(store.StateActive, map[string]float64{"ChatStarted": 0, "ChatAccepted": 1}),
-			chat(store.StateActive, map[string]float64{"ChatStarted": 0, "ChatAccepted": 2}),
-		}, `{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":2,"missedChats":0,"medianWaitSeconds":90,"p90WaitSeconds":120}`},
+			`{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":8,"missedChats":2,"answeredChats":4,"medianWaitSeconds":120,"p90WaitSeconds":180,"medianHandlingSeconds":300,` +
+				`"ratings":{"count":4,"average":3.5,"thumbsUp":1,"thumbsDown":1}}`},
+		{"an even count: the median is between the middle two", []chat{
+			{state: store.StateActive, start: 0, handover: -1, accept: 1, finish: -1},
+			{state: store.StateActive, start: 0, handover: -1, accept: 2, finish: -1},
+		}, `{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":2,"missedChats":0,"answeredChats":2,"medianWaitSeconds":90,"p90WaitSeconds":120}`},
+		{"thumbs only: no average", []chat{
+			{state: store.StateClosed, start: 0, handover: -1, accept: 1, finish: 2, scale: "Thumbs", score: 1},
+		}, `{"day":"2030-05-06","timeZone":"Europe/Berlin","chats":1,"missedChats":0,"answeredChats":1,"medianWaitSeconds":60,"p90WaitSeconds":60,"medianHandlingSeconds":60,` +
+			`"ratings":{"count":1,"thumbsUp":1,"thumbsDown":0}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := json.Marshal(analytics.Compute(day, tt.steps))
+			var facts []store.ChatFacts
+			for _, c := range tt.chats {
+				facts = append(facts, c.facts(day))
+			}
+			got, err := json.Marshal(analytics.Compute(day, facts))
 			if err != nil {
 				t.Fatal(err)
 			}

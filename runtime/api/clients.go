@@ -66,6 +66,7 @@ func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
 	if ww := ch.WebWidget; ww != nil {
 		info["title"], info["greeting"], info["color"] = ww.Title, ww.Greeting, ww.Color
 		info["offlineForm"], info["ratings"] = ww.OfflineFormEnabled, ww.Ratings
+		info["ratingScale"], info["survey"], info["goals"] = ww.Scale(), ww.Survey, ww.Goals
 	}
 	if err := s.addAvailability(r.Context(), ch, info); err != nil {
 		s.fail(w, r, err)

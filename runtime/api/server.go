@@ -194,6 +194,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/conversations/{id}/close", s.operator(s.closeConversation))
 	s.handle("GET /api/v1/operator/ws", s.operator(s.operatorWS))
 	s.attachmentRoutes()
+	s.ratingRoutes()
 	s.processMessageRoutes()
 	s.supervisorRoutes()
 	s.signInRoutes()

@@ -46,6 +46,7 @@ type Engine struct {
 	// availability tells consoles their operator's availability (availability.go).
 	availability *availabilityFeed
 	notify       notifiers
+	analytics    analyticsFacts
 	secrets      atomic.Pointer[Secrets]
 	outgoing     func(ch *config.Channel, conv store.Conversation, m *store.Message)
 	// openConvs remembers each contact's open conversation, so a messenger's next
@@ -129,6 +130,7 @@ func (e *Engine) Close() {
 	e.cancel()
 	e.done.Wait()
 	e.stop()
+	e.analytics.close()
 }
 
 // OnResync sets what else must happen when the change feed may have missed changes:

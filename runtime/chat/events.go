@@ -61,6 +61,11 @@ type VisitorConversation struct {
 	Channel      string `json:"channel"`
 	State        string `json:"state"`
 	OperatorName string `json:"operatorName,omitempty"`
+	// Rating, Feedback, Survey and Goals are what the visitor told of the chat.
+	Rating   *store.Rating     `json:"rating,omitempty"`
+	Feedback string            `json:"feedback,omitempty"`
+	Survey   map[string]string `json:"survey,omitempty"`
+	Goals    []string          `json:"goals,omitempty"`
 }
 
 // VisitorEvent is what widgets receive.
@@ -85,7 +90,8 @@ func (e *Engine) ForVisitor(m store.Message) VisitorMessage {
 
 // ConversationForVisitor turns a conversation into the visitor's view of it.
 func (e *Engine) ConversationForVisitor(c store.Conversation) VisitorConversation {
-	vc := VisitorConversation{ID: c.ID, Channel: c.Channel, State: string(c.State)}
+	vc := VisitorConversation{ID: c.ID, Channel: c.Channel, State: string(c.State), Rating: c.Rating, Feedback: c.Feedback,
+		Survey: c.Survey, Goals: c.Goals}
 	if c.Operator != "" && c.State == store.StateActive {
 		vc.OperatorName = e.view.Load().displayName(c.Operator)
 	}

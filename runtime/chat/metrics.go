@@ -18,6 +18,7 @@ type Metrics struct {
 	queueWait            *prometheus.HistogramVec
 	assignments          *prometheus.CounterVec
 	acceptTimeouts       *prometheus.CounterVec
+	feedback             feedbackMetrics
 }
 
 // NewMetrics creates the engine's metrics, registered with reg when it is not nil.
@@ -49,8 +50,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Assigned chats whose operator did not accept them in time, by queue.",
 		}, []string{"queue"}),
 	}
+	m.feedback = newFeedbackMetrics()
 	if reg != nil {
 		reg.MustRegister(m.messages, m.conversationsStarted, m.queueLength, m.queueWait, m.assignments, m.acceptTimeouts)
+		reg.MustRegister(m.feedback.collectors()...)
 	}
 	return m
 }

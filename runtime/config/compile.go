@@ -259,6 +259,9 @@ func (c *compiler) compileChannel(ch *chatv1alpha1.Channel) {
 			OfflineFormEnabled:      orTrue(w.OfflineForm.Enabled),
 			OfflineFormRequireEmail: orTrue(w.OfflineForm.RequireEmail),
 			Ratings:                 orTrue(w.Ratings),
+			RatingScale:             ratingScale(w.RatingScale),
+			Survey:                  surveyQuestions(w.Survey),
+			Goals:                   sortedUnique(w.Goals),
 		}
 	case s.Internal != nil:
 		in := &Internal{ClientGroups: sortedNames(s.Internal.ClientGroups), Clients: []string{}}

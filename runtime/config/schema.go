@@ -187,6 +187,19 @@ type WebWidget struct {
 	OfflineFormEnabled      bool     `json:"offlineFormEnabled"`
 	OfflineFormRequireEmail bool     `json:"offlineFormRequireEmail"`
 	Ratings                 bool     `json:"ratings"`
+	// RatingScale is Stars or Thumbs; a configuration written before it existed has
+	// none, which is Stars (Scale).
+	RatingScale string           `json:"ratingScale,omitempty"`
+	Survey      []SurveyQuestion `json:"survey,omitempty"`
+	Goals       []string         `json:"goals,omitempty"`
+}
+
+// SurveyQuestion is a question of a widget's post-chat survey; with Options, the
+// only answers accepted.
+type SurveyQuestion struct {
+	Name    string   `json:"name"`
+	Text    string   `json:"text"`
+	Options []string `json:"options,omitempty"`
 }
 
 // Internal is an internal channel with its clients resolved.

@@ -30,7 +30,12 @@ var MergeFields = map[string]string{
 	"median_wait":               "median time the day's chats waited for an operator to accept them (DailyAnalytics)",
 	"ninetieth_percentile_wait": "90th percentile of that wait (DailyAnalytics)",
 	"median_handling_time":      "median time from acceptance to the end of the day's finished chats (DailyAnalytics)",
-	"ratings":                   "the day's chat ratings; empty until visitors can rate chats (DailyAnalytics)",
+	"ratings":                   "the day's chat ratings: how many, their average and thumbs up and down (DailyAnalytics)",
+	"rating":                    "the visitor's rating of the chat: 4/5, thumbs up; empty until rated",
+	"feedback":                  "the visitor's free-text feedback on the chat; empty until given",
+	"survey":                    "the visitor's survey answers, a line per question: question: answer",
+	"goals":                     "the goals the chat reached, comma-separated",
+	"goal":                      "the goal just reached (ChatGoalReached)",
 	"channel_status":            "what changed: activated, deactivated, connected or disconnected (ChannelChanged)",
 	"channel_reason":            "why, in the provider's words and without secrets (ChannelChanged)",
 }

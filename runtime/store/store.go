@@ -96,6 +96,12 @@ type Conversation struct {
 	Seq int64 `json:"seq"`
 	// Version increases with every change; transitions compare it.
 	Version int64 `json:"version"`
+	// Rating, Feedback, Survey and Goals are what the visitor told of the chat
+	// (feedback.go); recording them moves no Version.
+	Rating   *Rating           `json:"rating,omitempty"`
+	Feedback string            `json:"feedback,omitempty"`
+	Survey   map[string]string `json:"survey,omitempty"`
+	Goals    []string          `json:"goals,omitempty"`
 }
 
 // Direction of a message.
@@ -417,6 +423,9 @@ type Store interface {
 	// AppendActivity records an entry that comes with no other change.
 	AppendActivity(ctx context.Context, a Activity) error
 
+	Feedbacks
+	Analytics
+
 	// Subscribe calls fn for every committed change, in commit order, from one
 	// goroutine. It returns a function that stops the subscription.
 	Subscribe(fn func(Change)) (cancel func())
@@ -615,23 +624,4 @@ type Jobs interface {
 	// Tallies returns the tallies whose names start with prefix, sorted by name: every
 	// one a job ever finished or is pending under.
 	Tallies(ctx context.Context, prefix string) ([]Tally, error)
-}
-
-// ConversationSteps are when the steps of one conversation first happened.
-type ConversationSteps struct {
-	ConversationID string
-	CreatedAt      time.Time
-	// State and BotAnswered are the conversation's now.
-	State       State
-	BotAnswered bool
-	// First is when each activity type asked for first happened in the conversation;
-	// a type that never happened is missing.
-	First map[string]time.Time
-}
-
-// Analytics reads what the daily analytics are computed from.
-type Analytics interface {
-	// ConversationSteps returns the conversations created in [from, to), sorted by id,
-	// each with when the activity types first happened in it.
-	ConversationSteps(ctx context.Context, from, to time.Time, types []string) ([]ConversationSteps, error)
 }

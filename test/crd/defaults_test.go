@@ -108,6 +108,9 @@ func TestMinimalObjectsGetDefaults(t *testing.T) {
 			if w.OfflineForm.Enabled == nil || !*w.OfflineForm.Enabled || w.Ratings == nil || !*w.Ratings {
 				t.Errorf("webWidget = %+v, want the offline form and ratings on", w)
 			}
+			if w.RatingScale != chatv1alpha1.RatingStars {
+				t.Errorf("webWidget.ratingScale = %q, want Stars", w.RatingScale)
+			}
 		}},
 		{"NotificationPolicy", minimalPolicy(), func(t *testing.T, obj client.Object) {
 			r := obj.(*chatv1alpha1.NotificationPolicy).Spec.Retry

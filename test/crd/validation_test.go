@@ -206,6 +206,19 @@ func invalidObjects() []invalidCase {
 		{"widget origin with a path", channel("website", func(o *chatv1alpha1.Channel) {
 			o.Spec.WebWidget.AllowedOrigins = []string{"https://www.example.com/contact"}
 		}), "spec.webWidget.allowedOrigins[0]", "should match"},
+		{"widget with an unknown rating scale", channel("website", func(o *chatv1alpha1.Channel) { o.Spec.WebWidget.RatingScale = "Smileys" }),
+			"spec.webWidget.ratingScale", `Unsupported value: "Smileys"`},
+		{"survey question named with capitals", channel("website", func(o *chatv1alpha1.Channel) {
+			o.Spec.WebWidget.Survey = []chatv1alpha1.SurveyQuestion{{Name: "Solved", Text: "Solved?"}}
+		}), "spec.webWidget.survey[0].name", "should match"},
+		{"two survey questions of one name", channel("website", func(o *chatv1alpha1.Channel) {
+			o.Spec.WebWidget.Survey = []chatv1alpha1.SurveyQuestion{{Name: "solved", Text: "Solved?"}, {Name: "solved", Text: "Really?"}}
+		}), "spec.webWidget.survey[1]", "Duplicate value"},
+		{"survey question without text", channel("website", func(o *chatv1alpha1.Channel) {
+			o.Spec.WebWidget.Survey = []chatv1alpha1.SurveyQuestion{{Name: "solved"}}
+		}), "spec.webWidget.survey[0].text", "should be at least 1 chars long"},
+		{"goal with a space", channel("website", func(o *chatv1alpha1.Channel) { o.Spec.WebWidget.Goals = []string{"sign up"} }),
+			"spec.webWidget.goals[0]", "should match"},
 		{"SMS with a malformed account SID", channel("website", func(o *chatv1alpha1.Channel) {
 			o.Spec.Type, o.Spec.WebWidget = chatv1alpha1.ChannelSMS, nil
 			o.Spec.SMS = &chatv1alpha1.SMSChannel{AccountSID: "AC123", AuthTokenSecretRef: secretKey("twilio", "authToken"), From: "+15005550006"}

@@ -163,6 +163,12 @@ func validVariants() []validCase {
 		{"web widget with one origin (the rest defaulted)", channel("website", chatv1alpha1.ChannelWebWidget, func(s *chatv1alpha1.ChannelSpec) {
 			s.WebWidget = &chatv1alpha1.WebWidgetChannel{AllowedOrigins: []string{"http://localhost:3000"}}
 		})},
+		{"web widget rated with thumbs, with a survey and goals", channel("shop", chatv1alpha1.ChannelWebWidget, func(s *chatv1alpha1.ChannelSpec) {
+			s.WebWidget = &chatv1alpha1.WebWidgetChannel{AllowedOrigins: []string{"https://shop.example.com"}, RatingScale: chatv1alpha1.RatingThumbs,
+				Survey: []chatv1alpha1.SurveyQuestion{{Name: "solved", Text: "Was your question answered?", Options: []string{"yes", "no"}},
+					{Name: "comments", Text: "Anything else?"}},
+				Goals: []string{"signup", "purchase-2"}}
+		})},
 		{"inactive internal channel", channel("staff", chatv1alpha1.ChannelInternal, func(s *chatv1alpha1.ChannelSpec) {
 			s.Active = ptr.To(false)
 			s.Internal = &chatv1alpha1.InternalChannel{ClientGroups: []chatv1alpha1.ObjectName{"employees", "contractors.eu"}}

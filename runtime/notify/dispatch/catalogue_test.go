@@ -26,9 +26,9 @@ func TestDailyAnalyticsReachTheSupervisors(t *testing.T) {
 			Recipients: config.Recipients{Kinds: []config.RecipientKind{"Supervisors"}},
 			Send:       []config.SendSpec{{Provider: "email", Template: "daily"}}})
 	})
-	wait, p90, handled := 42.0, 95.0, 600.0
+	wait, p90, handled, stars := 42.0, 95.0, 600.0, 4.5
 	detail, err := json.Marshal(analytics.Figures{Day: "2030-05-06", TimeZone: "Europe/Berlin", Chats: 12, MissedChats: 2,
-		MedianWait: &wait, P90Wait: &p90, MedianHandling: &handled})
+		MedianWait: &wait, P90Wait: &p90, MedianHandling: &handled, Ratings: &analytics.Ratings{Count: 3, Average: &stars, ThumbsUp: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestDailyAnalyticsReachTheSupervisors(t *testing.T) {
 	r.rec.mu.Lock()
 	body := r.rec.lastEmail
 	r.rec.mu.Unlock()
-	if want := "2030-05-06: 12 chats, 2 missed; wait 42s (p90 1m35s); handled in 10m0s; ratings []"; body != want {
+	if want := "2030-05-06: 12 chats, 2 missed; wait 42s (p90 1m35s); handled in 10m0s; ratings [3 (average 4.5 of 2; 1 up, 0 down)]"; body != want {
 		t.Errorf("email %q, want %q", body, want)
 	}
 }

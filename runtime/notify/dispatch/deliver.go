@@ -214,6 +214,7 @@ func (d *Deliverer) values(ctx context.Context, cfg *config.Config, p payload) (
 	}
 	v["operator_name"] = displayName(cfg, conv.Operator)
 	v["queue"], v["channel"] = conv.Queue, conv.Channel
+	feedbackValues(cfg, v, conv, ev)
 	for _, q := range cfg.Queues {
 		if q.Name == conv.Queue && q.DisplayName != "" {
 			v["queue"] = q.DisplayName

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -9,46 +10,43 @@ import (
 
 var _ store.Analytics = (*DB)(nil)
 
-// ConversationSteps implements store.Analytics: one pass over the day's conversations
-// (by their creation index) and their activity (by conversation).
-func (db *DB) ConversationSteps(ctx context.Context, from, to time.Time, types []string) (_ []store.ConversationSteps, err error) {
-	defer db.timed("conversation_steps")(&err)
-	if len(types) == 0 {
-		types = []string{""}
+// ChatFacts implements store.Analytics: one range scan of the conversations by their
+// creation index (of one queue: by the queue's), reading the steps kept on each
+// conversation (recordStep) rather than its activity.
+func (db *DB) ChatFacts(ctx context.Context, from, to time.Time, queue string) (_ []store.ChatFacts, err error) {
+	defer db.timed("chat_facts")(&err)
+	where, args := `created_at >= ? AND created_at < ?`, []any{ms(from), ms(to)}
+	if queue != "" {
+		where, args = `queue = ? AND `+where, append([]any{queue}, args...)
 	}
-	args := []any{}
-	for _, t := range types {
-		args = append(args, t)
-	}
-	args = append(args, ms(from), ms(to))
-	type row struct {
-		id      string
-		created int64
-		state   store.State
-		bot     int64
-		typ     string
-		first   int64
-	}
-	rows, err := queryAll(ctx, db, func(s scanner) (row, error) {
-		var r row
-		err := s.Scan(&r.id, &r.created, &r.state, &r.bot, &r.typ, &r.first)
-		return r, err
-	}, `SELECT c.id, c.created_at, c.state, c.bot_answered, COALESCE(a.type, ''), COALESCE(min(a.created_at), 0)
-		FROM conversations c LEFT JOIN activity a ON a.conversation_id = c.id AND a.type IN (`+placeholders(len(types))+`)
-		WHERE c.created_at >= ? AND c.created_at < ?
-		GROUP BY c.id, c.created_at, c.state, c.bot_answered, a.type ORDER BY c.id`, args...)
+	rows, err := db.readQuery(ctx, `SELECT created_at, queue, last_operator, state, bot_answered, offline,
+		handed_over_at, accepted_at, finished_at, rating_scale, rating
+		FROM conversations WHERE `+where+` ORDER BY created_at`, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []store.ConversationSteps
-	for _, r := range rows {
-		if len(out) == 0 || out[len(out)-1].ConversationID != r.id {
-			out = append(out, store.ConversationSteps{ConversationID: r.id, CreatedAt: fromMs(r.created), State: r.state,
-				BotAnswered: r.bot != 0, First: map[string]time.Time{}})
+	defer rows.Close()
+	var out []store.ChatFacts
+	var created, bot, offline int64
+	var handedOver, accepted, finished, rating sql.NullInt64
+	at := func(v sql.NullInt64) time.Time {
+		if !v.Valid {
+			return time.Time{}
 		}
-		if r.typ != "" {
-			out[len(out)-1].First[r.typ] = fromMs(r.first)
-		}
+		return fromMs(v.Int64)
 	}
-	return out, nil
+	for rows.Next() {
+		var f store.ChatFacts
+		if err := rows.Scan(&created, &f.Queue, &f.Operator, &f.State, &bot, &offline, &handedOver, &accepted, &finished,
+			&f.RatingScale, &rating); err != nil {
+			return nil, err
+		}
+		f.CreatedAt, f.BotAnswered, f.Offline = fromMs(created), bot != 0, offline != 0
+		f.HandedOverAt, f.AcceptedAt, f.FinishedAt = at(handedOver), at(accepted), at(finished)
+		if f.RatingScale != "" {
+			f.RatingScore = int(rating.Int64)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

@@ -14,9 +14,14 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
-const conversationColumns = `id, channel, queue, contact_id, state, operator, last_operator, offered, bot_answered,
+// conversationInsertColumns are those a new conversation sets; conversationColumns
+// those read, with what the visitor told of the chat (feedback.go).
+const (
+	conversationInsertColumns = `id, channel, queue, contact_id, state, operator, last_operator, offered, bot_answered,
 	queued_at, assigned_at, accept_deadline, completion_deadline, last_message_at, last_outgoing_at,
 	created_at, updated_at, closed_at, seq, version, lapsed`
+	conversationColumns = conversationInsertColumns + `, rating_scale, rating, rated_at, feedback, survey, goals`
+)
 
 type scanner interface{ Scan(...any) error }
 
@@ -26,14 +31,17 @@ func scanConversation(row scanner) (store.Conversation, error) {
 	var bot int64
 	var queued, assigned, acceptDL, completionDL, lastMsg, lastOut, closed sql.NullInt64
 	var created, updated int64
+	var fb feedbackColumns
 	err := row.Scan(&c.ID, &c.Channel, &c.Queue, &c.ContactID, &c.State, &c.Operator, &c.LastOperator, &offered, &bot,
-		&queued, &assigned, &acceptDL, &completionDL, &lastMsg, &lastOut, &created, &updated, &closed, &c.Seq, &c.Version, &lapsed)
+		&queued, &assigned, &acceptDL, &completionDL, &lastMsg, &lastOut, &created, &updated, &closed, &c.Seq, &c.Version, &lapsed,
+		&fb.scale, &fb.rating, &fb.ratedAt, &c.Feedback, &fb.survey, &fb.goals)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, store.ErrNotFound
 	}
 	if err != nil {
 		return c, err
 	}
+	fb.fill(&c)
 	if offered != "" {
 		c.Offered = strings.Split(offered, ",")
 	}
@@ -78,7 +86,10 @@ func (db *DB) insertActivity(ctx context.Context, tx *sql.Tx, a store.Activity) 
 	}
 	_, err := db.stmt(ctx, tx, `INSERT INTO activity (conversation_id, type, actor, detail, created_at) VALUES (?, ?, ?, ?, ?)`).exec(ctx,
 		a.ConversationID, a.Type, a.Actor, a.Detail, ms(a.CreatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	return db.recordStep(ctx, tx, a)
 }
 
 // CreateConversation implements store.Store.
@@ -89,7 +100,7 @@ func (db *DB) CreateConversation(ctx context.Context, c store.Conversation, a st
 	normalise(&c)
 	changes := []store.Change{{Kind: store.ChangeConversation, Conversation: &c}}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.stmt(ctx, tx, `INSERT INTO conversations (`+conversationColumns+`)
+		_, err := db.stmt(ctx, tx, `INSERT INTO conversations (`+conversationInsertColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).exec(ctx,
 			c.ID, c.Channel, c.Queue, c.ContactID, c.State, c.Operator, c.LastOperator, strings.Join(c.Offered, ","),
 			boolInt(c.BotAnswered), msPtr(c.QueuedAt), msPtr(c.AssignedAt), msPtr(c.AcceptDeadline), msPtr(c.CompletionDeadline),

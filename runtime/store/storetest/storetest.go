@@ -48,6 +48,8 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 		{"completion deadlines ride on messages", testCompletionDeadlines},
 		{"changes arrive in commit order", testChangesInOrder},
 		{"data survives a restart", testRestart},
+		{"visitor feedback is recorded once", testFeedback},
+		{"chat facts for the analytics", testChatFacts},
 		{"a second handle hears the first one's changes", testSecondHandle},
 	}
 	for _, tt := range tests {
