@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -165,5 +166,18 @@ func docShot(t *testing.T, ctx context.Context, name string) {
 	}
 	if err := os.WriteFile(filepath.Join("..", "..", "docs", "images", name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// goOnline switches the console's presence to online.
+func goOnline() []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		js(`const p = document.getElementById("presence"); p.value = "online"; p.dispatchEvent(new Event("change"))`),
+		poll(`document.getElementById("presence").value === "online"`),
 	}
 }

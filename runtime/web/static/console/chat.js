@@ -112,8 +112,17 @@ function contactName(id) {
   return ct.name || ct.displayName || t("chat.visitor");
 }
 
+// keepChoices carries what the operator picked in the head's selects across a redraw.
+function keepChoices(head) {
+  const picked = {};
+  for (const s of head.querySelectorAll("select[id]")) picked[s.id] = s.value;
+  return () => { for (const [id, v] of Object.entries(picked)) if ($(id) && v) $(id).value = v; };
+}
+
 function renderHead(c) {
   const head = $("chat-head");
+  const restore = head.dataset.id === c.id ? keepChoices(head) : () => {};
+  head.dataset.id = c.id;
   const buttons = [];
   if (isOffer(c) || c.state === "Queued" || c.state === "Missed") {
     buttons.push(el("button", { id: "take", className: "primary", textContent: isOffer(c) ? t("chat.accept") : t("chat.take"),
@@ -134,6 +143,7 @@ function renderHead(c) {
     el("div", { className: "who" }, t("chat.queue", { queue: c.queue }), c.operator ? " · " + t("chat.with", { name: displayName(c.operator) }) : "",
       isOffer(c) && c.acceptDeadline ? el("span", { className: "countdown", attrs: { "data-deadline": c.acceptDeadline } }) : ""),
     el("div", { className: "toolbar" }, ...buttons));
+  restore();
   tickCountdowns();
 }
 
@@ -164,7 +174,8 @@ export async function reassign(id, operator) {
   try {
     await call("POST", "/api/v1/conversations/" + id + "/reassign", { operator });
     result(t("chat.reassigned", { name: displayName(operator) }));
-  } catch (e) { $("chat-error").textContent = e.message; }
+    $("supervisor-error").textContent = "";
+  } catch (e) { $("chat-error").textContent = $("supervisor-error").textContent = e.message; }
 }
 
 export async function takeover(id) {
@@ -173,7 +184,7 @@ export async function takeover(id) {
     if (c && c.id) state.convs.set(c.id, c);
     result(t("chat.tookOver"));
     render(); onChange();
-  } catch (e) { $("chat-error").textContent = e.message; }
+  } catch (e) { $("chat-error").textContent = $("supervisor-error").textContent = e.message; }
 }
 
 function renderDetails(c) {

@@ -117,6 +117,7 @@ function handle(e) {
       if (e.operator.name === state.me.name) showPresence(e.operator);
       supervisor.changed();
       break;
+    case "me": Object.assign(state.me, pick(e.me)); showPresence(e.me); break;
     case "notice": $("chat-error").textContent = e.notice; break;
   }
   changed();

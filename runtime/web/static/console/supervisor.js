@@ -49,6 +49,14 @@ function operatorSelect(id, label) {
 }
 
 function renderOverview() {
+  // What a supervisor picked survives the redraw.
+  const picked = {};
+  for (const s of document.querySelectorAll("#supervisor-view select[data-for]")) if (s.value) picked[s.dataset.for] = s.value;
+  drawOverview();
+  for (const s of document.querySelectorAll("#supervisor-view select[data-for]")) if (picked[s.dataset.for]) s.value = picked[s.dataset.for];
+}
+
+function drawOverview() {
   const queues = $("queues");
   queues.replaceChildren(el("caption", { textContent: t("sup.queues") }),
     el("tr", {}, ...["sup.queue", "sup.online", "sup.waiting", "sup.longest", ""].map((k) => el("th", { scope: "col", textContent: k ? t(k) : "" }))));
@@ -79,7 +87,7 @@ function renderOverview() {
   const list = $("held");
   list.replaceChildren(...held.map((c) => {
     const pickOp = operatorSelect(c.id, t("chat.reassignTo"));
-    return el("li", { attrs: { "data-id": c.id } }, el("span", { textContent: c.queue + " · " + displayName(c.operator) + " · " + t("state." + c.state) + " " }),
+    return el("li", { attrs: { "data-id": c.id } }, el("span", { className: "holder", textContent: c.queue + " · " + displayName(c.operator) + " · " + t("state." + c.state) + " " }),
       pickOp, el("button", { className: "reassign", textContent: t("chat.reassign"), on: { click: () => reassign(c.id, pickOp.value).then(load) } }),
       c.operator !== state.me.name ? el("button", { className: "takeover", textContent: t("chat.takeover"), on: { click: () => takeover(c.id).then(load) } }) : "");
   }));
