@@ -35,27 +35,24 @@ func (s *Server) consoleSessionGoesOn(name string) bool {
 	return false
 }
 
-// consoleOpened brings an operator whose console session starts online, and sets
-// what their console is offered by their availability.
-func (s *Server) consoleOpened(ctx context.Context, conn *wsConn, me chat.Me, sessionGoesOn bool) {
+// consoleOpened brings an operator whose console session starts online.
+func (s *Server) consoleOpened(ctx context.Context, me chat.Me, sessionGoesOn bool) {
 	if err := s.engine.ConsoleOpened(ctx, me.Name, sessionGoesOn); err != nil {
 		s.log.Error("bringing an operator whose console opened online", "operator", me.Name, "error", err)
 	}
-	if conn.offers == nil {
-		return
-	}
-	if a, err := s.engine.Availability(ctx, me.Name); err == nil {
-		conn.offers.atLimit.Store(a.AtLimit)
-	}
 }
 
-// newOfferFilter is the filter of an operator's console; nil for supervisors, who
-// watch every chat.
-func newOfferFilter(me chat.Me) *offerFilter {
+// offerFilter is the filter of an operator's console, set by their availability now;
+// nil for supervisors, who watch every chat.
+func (s *Server) offerFilter(ctx context.Context, me chat.Me) *offerFilter {
 	if me.Supervisor {
 		return nil
 	}
-	return &offerFilter{}
+	f := &offerFilter{}
+	if a, err := s.engine.Availability(ctx, me.Name); err == nil {
+		f.atLimit.Store(a.AtLimit)
+	}
+	return f
 }
 
 // offerFilter withholds, from the console of an operator at their limit, the chats

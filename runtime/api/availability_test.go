@@ -55,7 +55,20 @@ func console(t *testing.T, rg *rig, token string) *websocket.Conn {
 	if err := c.ReadJSON(&snap); err != nil || snap.Type != "snapshot" {
 		t.Fatalf("first event %+v, %v: want the snapshot", snap, err)
 	}
-	return c
+	// The feed answers an event it does not take with an error, once the console's
+	// opening is done (presence included): a point to go on from.
+	if err := c.WriteJSON(map[string]string{"type": "sync"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var ev struct{ Type string }
+		if err := c.ReadJSON(&ev); err != nil {
+			t.Fatalf("waiting for the console to open: %v", err)
+		}
+		if ev.Type == "error" {
+			return c
+		}
+	}
 }
 
 // waitPresence polls GET /api/v1/me until alice's presence is want.
@@ -68,6 +81,22 @@ func waitPresence(t *testing.T, rg *rig, want store.Presence) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// takeChat takes a chat for alice; routing may assign it to her meanwhile, which a
+// second take accepts.
+func takeChat(t *testing.T, rg *rig, id string) {
+	t.Helper()
+	for range 5 {
+		res, body := do(t, "POST", rg.srv.URL+"/api/v1/conversations/"+id+"/take", aliceToken, "")
+		if res.StatusCode == http.StatusOK {
+			return
+		}
+		if res.StatusCode != http.StatusConflict || !strings.Contains(body, "changed meanwhile") {
+			t.Fatalf("take: %d %s", res.StatusCode, body)
+		}
+	}
+	t.Fatal("take: the chat kept changing")
 }
 
 // An operator is online while a console is open: opening one signs them in online, a
@@ -142,24 +171,42 @@ func TestInactiveOperatorCannotTakeUntilActive(t *testing.T) {
 // While an operator is at their limit their console is offered no new chat: the
 // list leaves waiting chats out and the feed withholds them; GET /me says atLimit.
 func TestOperatorAtLimitIsOfferedNoNewChats(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		connectAtLimit bool
+	}{{"the console open as she reaches her limit", false}, {"a console opened at her limit", true}} {
+		t.Run(tt.name, func(t *testing.T) { testAtLimit(t, tt.connectAtLimit) })
+	}
+}
+
+func testAtLimit(t *testing.T, connectAtLimit bool) {
 	rg := startRig(t, api.Options{})
-	c := console(t, rg, aliceToken) // alice online
+	var c *websocket.Conn
+	if connectAtLimit {
+		if _, err := rg.engine.SetPresence(context.Background(), "alice", store.PresenceOnline, nil); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c = console(t, rg, aliceToken) // alice online
+	}
 	var held []string
 	for range 2 { // alice's limit
 		v := openVisitor(t, rg)
-		if res, body := do(t, "POST", rg.srv.URL+"/api/v1/conversations/"+v.Conversation.ID+"/take", aliceToken, ""); res.StatusCode != 200 {
-			t.Fatalf("take: %d %s", res.StatusCode, body)
-		}
+		takeChat(t, rg, v.Conversation.ID)
 		held = append(held, v.Conversation.ID)
 	}
-	// The console hears that she is at her limit.
-	for {
-		var ev chat.Event
-		if err := c.ReadJSON(&ev); err != nil {
-			t.Fatalf("waiting for atLimit: %v", err)
-		}
-		if ev.Type == "me" && ev.Me != nil && ev.Me.Availability != nil && ev.Me.AtLimit {
-			break
+	if connectAtLimit {
+		c = console(t, rg, aliceToken)
+	} else {
+		// The console hears that she is at her limit.
+		for {
+			var ev chat.Event
+			if err := c.ReadJSON(&ev); err != nil {
+				t.Fatalf("waiting for atLimit: %v", err)
+			}
+			if ev.Type == "me" && ev.Me != nil && ev.Me.Availability != nil && ev.Me.AtLimit {
+				break
+			}
 		}
 	}
 	if !getMe(t, rg, aliceToken).AtLimit {

@@ -138,18 +138,13 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c connection, f
 	conn := newWSConn(c2, s.SendQueue, s.metrics.rateLimited)
 	conn.gathering = gathering
 	conn.following = following // before it is registered, where follow may move it on
-	sessionGoesOn := false
 	if c.operator != nil {
-		sessionGoesOn = s.consoleSessionGoesOn(c.operator.Name) // asked before this console counts
-		conn.offers = newOfferFilter(*c.operator)
+		conn.offers = s.offerFilter(r.Context(), *c.operator)
 	}
 	if !s.conns.add(conn, c) {
 		s.conns.release(c)
 		conn.close(websocket.CloseGoingAway, "the runtime is shutting down: reconnect")
 		return nil, false
-	}
-	if c.operator != nil {
-		s.consoleOpened(r.Context(), conn, *c.operator, sessionGoesOn)
 	}
 	return conn, true
 }
@@ -237,6 +232,7 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 			"the console feed opens only from the console's origin, the LiveChat's spec.publicURL")
 		return
 	}
+	sessionGoesOn := s.consoleSessionGoesOn(me.Name) // asked before this console counts
 	conn, ok := s.upgrade(w, r, connection{credential: auth.Credential(r), session: sessionIDHash(r), operator: &me, holder: "operator:" + me.Name}, "")
 	if !ok {
 		return
@@ -254,6 +250,8 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 		conn.close(websocket.CloseInternalServerErr, "could not read conversations")
 		return
 	}
+	// After the snapshot, so that it comes first: the presence change follows it.
+	s.consoleOpened(r.Context(), me, sessionGoesOn)
 	s.metrics.connections.WithLabelValues("operator").Inc()
 	go s.operatorLoop(context.WithoutCancel(r.Context()), conn, me)
 }
