@@ -9,6 +9,7 @@ package analytics
 import (
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/runtime/store"
@@ -59,10 +60,13 @@ func Compute(day time.Time, facts []store.ChatFacts) Figures {
 
 // tally collects figures chat by chat.
 type tally struct {
-	f                Figures
-	waits, handling  []float64
-	stars, starCount int
-	rated            bool
+	f Figures
+	// waits and handling are the durations added one by one; waitRuns and
+	// handlingRuns those of merged tallies, each run sorted.
+	waits, handling        []float64
+	waitRuns, handlingRuns [][]float64
+	stars, starCount       int
+	rated                  bool
 }
 
 func (t *tally) add(c store.ChatFacts) {
@@ -116,8 +120,10 @@ func (t *tally) merge(o *tally) {
 	t.f.Chats += o.f.Chats
 	t.f.MissedChats += o.f.MissedChats
 	t.f.AnsweredChats += o.f.AnsweredChats
-	t.waits = append(t.waits, o.waits...)
-	t.handling = append(t.handling, o.handling...)
+	// The merged tally's sorted runs are shared, not copied: a month's page adds up
+	// 30 days' tallies without moving their durations.
+	t.waitRuns = append(t.waitRuns, o.runs(o.waits, o.waitRuns)...)
+	t.handlingRuns = append(t.handlingRuns, o.runs(o.handling, o.handlingRuns)...)
 	t.stars += o.stars
 	t.starCount += o.starCount
 	if r := o.f.Ratings; r != nil {
@@ -128,7 +134,21 @@ func (t *tally) merge(o *tally) {
 	}
 }
 
-// sort orders the durations, so figures needs no copy of them.
+// runs are a tally's sorted runs of durations: own, sorted when it is not yet, and
+// merged.
+func (t *tally) runs(own []float64, merged [][]float64) [][]float64 {
+	out := merged
+	if len(own) > 0 {
+		if !slices.IsSorted(own) {
+			own = slices.Sorted(slices.Values(own))
+		}
+		out = append(out[:len(out):len(out)], own)
+	}
+	return out
+}
+
+// sort orders the durations added, so a tally read by many reports is never sorted
+// again.
 func (t *tally) sort() {
 	slices.Sort(t.waits)
 	slices.Sort(t.handling)
@@ -141,9 +161,10 @@ func (t *tally) figures() Figures {
 		copied := *r
 		f.Ratings = &copied
 	}
-	f.MedianWait = percentile(t.waits, 50)
-	f.P90Wait = percentile(t.waits, 90)
-	f.MedianHandling = percentile(t.handling, 50)
+	waits, handling := t.runs(t.waits, t.waitRuns), t.runs(t.handling, t.handlingRuns)
+	f.MedianWait = percentile(waits, 50)
+	f.P90Wait = percentile(waits, 90)
+	f.MedianHandling = percentile(handling, 50)
 	if t.starCount > 0 {
 		avg := math.Round(float64(t.stars)/float64(t.starCount)*100) / 100
 		f.Ratings.Average = &avg
@@ -159,23 +180,61 @@ func aggregate(facts []store.ChatFacts) Figures {
 	return t.figures()
 }
 
-// percentile is the p-th percentile of values by nearest rank, and for the median of
-// an even count the mean of the middle two; nil when there are none.
-func percentile(values []float64, p float64) *float64 {
-	if len(values) == 0 {
+// percentile is the p-th percentile of the values of sorted runs by nearest rank,
+// and for the median of an even count the mean of the middle two; nil when there are
+// none.
+func percentile(runs [][]float64, p float64) *float64 {
+	n := 0
+	for _, r := range runs {
+		n += len(r)
+	}
+	if n == 0 {
 		return nil
 	}
-	v := values
-	if !slices.IsSorted(v) {
-		v = slices.Sorted(slices.Values(values))
-	}
-	n := len(v)
 	var out float64
 	if p == 50 && n%2 == 0 {
-		out = (v[n/2-1] + v[n/2]) / 2
+		out = (kth(runs, n/2-1) + kth(runs, n/2)) / 2
 	} else {
 		rank := int(math.Ceil(p / 100 * float64(n)))
-		out = v[max(rank, 1)-1]
+		out = kth(runs, max(rank, 1)-1)
 	}
 	return &out
+}
+
+// kth is the k-th smallest (from 0) of the values of sorted runs, found without
+// merging them: each round counts, by binary search in every run, the values below
+// and up to a pivot from the widest run still in play, and narrows every run to the
+// side that holds the k-th, halving the widest run at least.
+func kth(runs [][]float64, k int) float64 {
+	lo, hi := make([]int, len(runs)), make([]int, len(runs))
+	below, upTo := make([]int, len(runs)), make([]int, len(runs))
+	for i, r := range runs {
+		hi[i] = len(r)
+	}
+	for {
+		widest := -1
+		for i := range runs {
+			if hi[i] > lo[i] && (widest < 0 || hi[i]-lo[i] > hi[widest]-lo[widest]) {
+				widest = i
+			}
+		}
+		pivot := runs[widest][(lo[widest]+hi[widest])/2]
+		lt, le := 0, 0
+		for i, r := range runs {
+			part := r[lo[i]:hi[i]]
+			below[i] = lo[i] + sort.SearchFloat64s(part, pivot)
+			upTo[i] = lo[i] + sort.Search(len(part), func(j int) bool { return part[j] > pivot })
+			lt += below[i] - lo[i]
+			le += upTo[i] - lo[i]
+		}
+		switch {
+		case k < lt:
+			copy(hi, below)
+		case k < le:
+			return pivot
+		default:
+			k -= le
+			copy(lo, upTo)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package analytics_test
 
 import (
 	"encoding/json"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,41 @@ func TestBuild(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRangePercentilesAreExact: the range's median and 90th percentile, found across
+// the days' sorted durations without merging them, are those of all the durations
+// sorted together, duplicates and uneven days included.
+func TestRangePercentilesAreExact(t *testing.T) {
+	r, err := analytics.ParseRange("2030-05-01", "2030-05-30", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3, 10, 101, 1000, 4097} {
+		var facts []store.ChatFacts
+		var waits, handling []float64
+		for i := range n {
+			created := r.From.Add(time.Duration(i) * 30 * 24 * time.Hour / time.Duration(n))
+			wait := time.Duration((i*7919)%97) * time.Second // many equal waits
+			handled := time.Duration((i*104729)%6007) * 100 * time.Millisecond
+			facts = append(facts, store.ChatFacts{CreatedAt: created, Queue: "q", State: store.StateClosed,
+				AcceptedAt: created.Add(wait), FinishedAt: created.Add(wait + handled)})
+			waits, handling = append(waits, wait.Seconds()), append(handling, handled.Seconds())
+		}
+		slices.Sort(waits)
+		slices.Sort(handling)
+		median := func(v []float64) float64 {
+			if len(v)%2 == 0 {
+				return (v[len(v)/2-1] + v[len(v)/2]) / 2
+			}
+			return v[len(v)/2]
+		}
+		p90 := waits[int(math.Ceil(0.9*float64(len(waits))))-1]
+		got := analytics.Build(r, "", []string{"q"}, nil, facts).Total
+		if *got.MedianWait != median(waits) || *got.P90Wait != p90 || *got.MedianHandling != median(handling) {
+			t.Errorf("%d chats: median wait %v, p90 %v, median handling %v; want %v, %v, %v", n,
+				*got.MedianWait, *got.P90Wait, *got.MedianHandling, median(waits), p90, median(handling))
+		}
 	}
 }
