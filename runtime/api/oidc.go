@@ -113,7 +113,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("%s is not an operator of this LiveChat: ask an administrator to add you to an OperatorGroup of one of its queues", name))
 		return
 	}
-	s.startSession(w, r, name, auth.MethodOIDC, func(auth.Session, chat.Me) {
+	s.startSession(w, r, name, auth.MethodOIDC, "", func(auth.Session, chat.Me) {
 		http.Redirect(w, r, consolePath, http.StatusFound)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-chat/switchboard/runtime/auth"
 	"github.com/switchboard-chat/switchboard/runtime/auth/oidclogin"
 	"github.com/switchboard-chat/switchboard/runtime/chat"
+	"github.com/switchboard-chat/switchboard/runtime/store"
 )
 
 // SignIn configures cookie sessions and OIDC sign-in.
@@ -183,20 +184,21 @@ func (s *Server) signInWithToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "the token signs nobody in: check it, or ask an administrator for yours")
 		return
 	}
-	s.startSession(w, r, name, auth.MethodToken, func(sess auth.Session, me chat.Me) {
+	s.startSession(w, r, name, auth.MethodToken, req.Token, func(sess auth.Session, me chat.Me) {
 		writeJSON(w, http.StatusOK, s.sessionBody(me, sess))
 	})
 }
 
 // startSession opens a session for an operator, sets its cookie and calls done; who
-// is no operator of this LiveChat is answered 403.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, name, method string, done func(auth.Session, chat.Me)) {
+// is no operator of this LiveChat is answered 403. token is the one signed in with,
+// "" for OIDC.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, name, method, token string, done func(auth.Session, chat.Me)) {
 	me, err := s.engine.Operator(name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sess, cookie, err := s.signIn.sessions.Create(r.Context(), name, method)
+	sess, cookie, err := s.signIn.sessions.Create(r.Context(), name, method, token)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -311,6 +313,10 @@ func (s *Server) cookieSession(w http.ResponseWriter, r *http.Request) (*http.Re
 		return r, "", false
 	}
 	sess, err := s.signIn.sessions.Lookup(r.Context(), cookie)
+	if err == nil && !s.tokenStillSigns(sess.OperatorSession) {
+		_ = s.signIn.sessions.Revoke(r.Context(), cookie)
+		err = auth.ErrNoSession
+	}
 	if errors.Is(err, auth.ErrNoSession) {
 		s.guard.failed(addrKey(s.clientAddr(r)), r.Pattern, authInvalid)
 		setCookie(w, r, sessionCookie, "", -1, http.SameSiteStrictMode)
@@ -339,13 +345,24 @@ func (s *Server) watchSession(conn *wsConn, idHash string) {
 			if conn.isClosed() {
 				return
 			}
-			_, err := s.signIn.sessions.Use(context.Background(), idHash)
-			if errors.Is(err, auth.ErrNoSession) {
+			rec, err := s.signIn.sessions.Use(context.Background(), idHash)
+			if errors.Is(err, auth.ErrNoSession) || (err == nil && !s.tokenStillSigns(rec)) {
 				conn.close(closeSignedOut, "your session has ended: sign in again")
 				return
 			}
 		}
 	}()
+}
+
+// tokenStillSigns reports whether a session may go on as far as its token goes: one
+// opened with a token ends once that token no longer signs its operator in (rotated
+// or removed from the Secret); an OIDC session has none.
+func (s *Server) tokenStillSigns(sess store.OperatorSession) bool {
+	if sess.Credential == "" {
+		return true
+	}
+	tokens, ok := s.verifier.(interface{ Signs(tokenHash, operator string) bool })
+	return !ok || tokens.Signs(sess.Credential, sess.Operator)
 }
 
 // closeSessionFeeds closes the console feeds this server holds open with a session.

@@ -246,7 +246,7 @@ func TestSessionForgedCookie(t *testing.T) {
 func TestSessionSignOutRevokes(t *testing.T) {
 	// Here the feed must close at sign-out, not at a recheck.
 	rg := startRig(t, api.Options{SignIn: api.SignIn{Recheck: time.Hour}})
-	other := api.New(api.Options{Engine: rg.engine, Verifier: auth.NewTokens(nil), SignIn: api.SignIn{Recheck: 20 * time.Millisecond}})
+	other := api.New(api.Options{Engine: rg.engine, Verifier: auth.NewTokens(map[string][]byte{"alice": []byte(aliceToken)}), SignIn: api.SignIn{Recheck: 20 * time.Millisecond}})
 	replica := httptest.NewServer(other)
 	t.Cleanup(replica.Close)
 

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -84,6 +85,17 @@ func (t *Tokens) Verify(credential string) (string, error) {
 		return name, nil
 	}
 	return "", ErrUnauthenticated
+}
+
+// Signs reports whether the token whose SHA-256 is tokenHash (TokenHash) still signs
+// in operator: false once it was rotated or removed.
+func (t *Tokens) Signs(tokenHash, operator string) bool {
+	raw, err := hex.DecodeString(tokenHash)
+	m := t.byHash.Load()
+	if err != nil || len(raw) != sha256.Size || m == nil {
+		return false
+	}
+	return (*m)[[32]byte(raw)] == operator
 }
 
 // Credential reads a bearer credential from the Authorization header, or, on a

@@ -110,8 +110,9 @@ func (s *Sessions) signingKey(ctx context.Context) ([]byte, error) {
 }
 
 // Create starts a session for operator and returns it with the cookie value that
-// carries it.
-func (s *Sessions) Create(ctx context.Context, operator, method string) (Session, string, error) {
+// carries it; credential is the token it was opened with ("" for OIDC), of which
+// only the SHA-256 is kept (TokenHash).
+func (s *Sessions) Create(ctx context.Context, operator, method, credential string) (Session, string, error) {
 	key, err := s.signingKey(ctx)
 	if err != nil {
 		return Session{}, "", err
@@ -121,7 +122,7 @@ func (s *Sessions) Create(ctx context.Context, operator, method string) (Session
 		return Session{}, "", err
 	}
 	now := s.now()
-	rec := store.OperatorSession{IDHash: hashID(id), Operator: operator, Method: method,
+	rec := store.OperatorSession{IDHash: hashID(id), Operator: operator, Method: method, Credential: TokenHash(credential),
 		CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(s.max)}
 	if err := s.st.CreateSession(ctx, rec, now.Add(-s.idle)); err != nil {
 		return Session{}, "", err
@@ -234,3 +235,13 @@ func mac(key []byte, purpose string, id []byte) []byte {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// TokenHash is the SHA-256 (hex) a session keeps of the token it was opened with; ""
+// for none.
+func TokenHash(token string) string {
+	if token == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}

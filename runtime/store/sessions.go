@@ -8,7 +8,10 @@ type OperatorSession struct {
 	IDHash   string
 	Operator string
 	// Method is how the operator signed in: token or oidc.
-	Method    string
+	Method string
+	// Credential is the SHA-256 (hex) of the token the session was opened with; ""
+	// for OIDC. The session ends once that token no longer signs the operator in.
+	Credential string
 	CreatedAt time.Time
 	// SeenAt is when the session was last used, to the minute: it ends after a
 	// while unused.

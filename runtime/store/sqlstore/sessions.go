@@ -19,8 +19,8 @@ func (db *DB) CreateSession(ctx context.Context, s store.OperatorSession, idleBe
 			exec(ctx, ms(idleBefore), ms(s.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := db.stmt(ctx, tx, `INSERT INTO operator_sessions (id_hash, operator, method, created_at, seen_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`).exec(ctx, s.IDHash, s.Operator, s.Method, ms(s.CreatedAt), ms(s.SeenAt), ms(s.ExpiresAt))
+		_, err := db.stmt(ctx, tx, `INSERT INTO operator_sessions (id_hash, operator, method, credential, created_at, seen_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`).exec(ctx, s.IDHash, s.Operator, s.Method, s.Credential, ms(s.CreatedAt), ms(s.SeenAt), ms(s.ExpiresAt))
 		return err
 	}, nil)
 }
@@ -30,8 +30,8 @@ func (db *DB) CreateSession(ctx context.Context, s store.OperatorSession, idleBe
 func (db *DB) Session(ctx context.Context, idHash string) (s store.OperatorSession, err error) {
 	defer db.timed("get_session")(&err)
 	var created, seen, expires int64
-	err = db.readQueryRow(ctx, `SELECT operator, method, created_at, seen_at, expires_at FROM operator_sessions WHERE id_hash = ?`, idHash).
-		Scan(&s.Operator, &s.Method, &created, &seen, &expires)
+	err = db.readQueryRow(ctx, `SELECT operator, method, credential, created_at, seen_at, expires_at FROM operator_sessions WHERE id_hash = ?`, idHash).
+		Scan(&s.Operator, &s.Method, &s.Credential, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, store.ErrNotFound
 	}

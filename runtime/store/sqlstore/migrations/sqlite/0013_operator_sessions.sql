@@ -1,11 +1,14 @@
 -- +goose Up
 -- Operators' console sessions. The cookie holds a random id; only its SHA-256 is kept,
 -- so a copy of the database signs nobody in. Every replica reads the same rows: a
--- session deleted at sign-out ends on all of them at once.
+-- session deleted at sign-out ends on all of them at once. credential is the SHA-256
+-- of the token a session was opened with ('' for OIDC): once that token no longer
+-- signs the operator in (rotated, removed), the session ends too.
 CREATE TABLE operator_sessions (
   id_hash    TEXT PRIMARY KEY,
   operator   TEXT NOT NULL,
   method     TEXT NOT NULL,
+  credential TEXT NOT NULL DEFAULT '',
   created_at BIGINT NOT NULL,
   seen_at    BIGINT NOT NULL,
   expires_at BIGINT NOT NULL
