@@ -31,8 +31,8 @@ const benchOrigin = "http://localhost:8080"
 // runtimeProcess is `switchboard runtime` in its own process, so its CPU and memory are
 // measured apart from the load generator's.
 type runtimeProcess struct {
-	cmd           *exec.Cmd
-	base, dataDir string
+	cmd                    *exec.Cmd
+	base, metrics, dataDir string
 }
 
 func freeAddr(b *testing.B) string {
@@ -85,7 +85,7 @@ func startProcess(b *testing.B, bin, manifests string, flags ...string) *runtime
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	p := &runtimeProcess{cmd: cmd, base: "http://" + addr, dataDir: dataDir}
+	p := &runtimeProcess{cmd: cmd, base: "http://" + addr, metrics: "http://" + metrics, dataDir: dataDir}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if res, err := http.Get(p.base + "/healthz"); err == nil {

@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,7 +54,7 @@ func BenchmarkSoakPostgres(b *testing.B) {
 // SQLite WAL file in the data directory).
 func soak(b *testing.B, store, postgresURI string, walBytes func() int64) {
 	bin := buildBinary(b)
-	p := startProcess(b, bin, samplesDir(b, postgresURI), "--trusted-proxies", "127.0.0.0/8")
+	p := startProcess(b, bin, samplesDir(b, postgresURI), "--trusted-proxies", "127.0.0.0/8", "--pprof")
 	if walBytes == nil {
 		walBytes = func() int64 { return sqliteWALBytes(p.dataDir) }
 	}
@@ -71,15 +74,15 @@ func soak(b *testing.B, store, postgresURI string, walBytes func() int64) {
 	run(s.reconnectStorm)
 
 	interval := max(10*time.Second, *soakDuration/20)
-	fmt.Printf("  %8s %9s %9s %9s %8s %8s %7s %7s %9s\n", "time", "acked", "p50", "p99", "RSS MiB", "WAL MiB", "takes", "closes", "refused")
-	var rss, wal []int64
+	fmt.Printf("  %8s %9s %9s %9s %8s %9s %8s %7s %7s %9s\n", "time", "acked", "p50", "p99", "RSS MiB", "heap MiB", "WAL MiB", "takes", "closes", "refused")
+	var rss, heap, wal []int64
 	for start, tick := time.Now(), time.NewTicker(interval); time.Since(start) < *soakDuration; {
 		<-tick.C
 		w := s.window()
-		rss, wal = append(rss, p.procStatus("VmRSS")/1024), append(wal, walBytes()>>20)
-		fmt.Printf("  %8v %9d %9v %9v %8d %8d %7d %7d %9d\n", time.Since(start).Round(time.Second), w.acked,
+		rss, heap, wal = append(rss, p.procStatus("VmRSS")/1024), append(heap, p.liveHeap()>>20), append(wal, walBytes()>>20)
+		fmt.Printf("  %8v %9d %9v %9v %8d %9d %8d %7d %7d %9d\n", time.Since(start).Round(time.Second), w.acked,
 			percentileDur(w.latencies, .5).Round(100*time.Microsecond), percentileDur(w.latencies, .99).Round(100*time.Microsecond),
-			rss[len(rss)-1], wal[len(wal)-1], w.takes, w.closes, w.refused)
+			rss[len(rss)-1], heap[len(heap)-1], wal[len(wal)-1], w.takes, w.closes, w.refused)
 	}
 	close(s.stop)
 	wg.Wait()
@@ -87,13 +90,35 @@ func soak(b *testing.B, store, postgresURI string, walBytes func() int64) {
 	fmt.Printf("  errors the well-behaved clients saw: %d; WebSockets the runtime dropped under them: %d\n", s.errors.Load(), s.dropped.Load())
 	fmt.Printf("  abusive: %d flood messages refused or cut off, %d slow bodies cut off (longest held %v), %d storm requests refused\n",
 		s.floodRefused.Load(), s.slowCut.Load(), time.Duration(s.slowLongest.Load()).Round(time.Second), s.stormRefused.Load())
-	fmt.Printf("  RSS MiB first/last quarter median: %d / %d; WAL MiB max %d\n", medianOf(rss[:max(1, len(rss)/4)]),
-		medianOf(rss[len(rss)*3/4:]), slicesMax(wal))
+	quarters := func(v []int64) (int64, int64) { return medianOf(v[:max(1, len(v)/4)]), medianOf(v[len(v)*3/4:]) }
+	rssFirst, rssLast := quarters(rss)
+	heapFirst, heapLast := quarters(heap)
+	fmt.Printf("  median of the first and last quarter: RSS %d / %d MiB, live Go heap %d / %d MiB; WAL max %d MiB\n",
+		rssFirst, rssLast, heapFirst, heapLast, slicesMax(wal))
 	lost, total := s.verify(b)
 	fmt.Printf("  %d of %d acknowledged messages lost; runtime peak RSS %d MiB\n", lost, total, p.procStatus("VmHWM")/1024)
 	if lost > 0 {
 		b.Fatalf("%d acknowledged messages are missing", lost)
 	}
+}
+
+// liveHeap is the runtime's live Go heap after a collection, read from its pprof
+// endpoint (the collection it forces is one per sample).
+func (p *runtimeProcess) liveHeap() int64 {
+	res, err := http.Get(p.metrics + "/debug/pprof/heap?debug=1&gc=1")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return -1
 }
 
 // sqliteWALBytes is the size of the write-ahead logs in a runtime's data directory.
