@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,10 +27,18 @@ type Cache struct {
 	// for eviction.
 	days  map[span]*DayTally
 	order []span
-	// version moves with every Forget: a day read while it moved may have missed a
-	// change and is not kept.
-	version uint64
+	// reading counts the days being read from the store. While any is, forgotten
+	// holds the instants Forget was given, so a read that overlapped a change to its
+	// own day is not kept (one that overlapped changes to other days is: in a busy
+	// LiveChat something changes during every read). everything moves with ForgetAll.
+	reading    int
+	forgotten  []int64
+	everything uint64
 }
+
+// maxForgotten bounds the instants kept while reads overlap without pause; past it,
+// the reads in progress are not kept.
+const maxForgotten = 1 << 16
 
 // span is a day as the instants [from, to) in Unix milliseconds.
 type span struct{ from, to int64 }
@@ -44,7 +53,13 @@ func (c *Cache) Forget(t time.Time) {
 	at := t.UnixMilli()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.version++
+	if c.reading > 0 {
+		if len(c.forgotten) == maxForgotten {
+			c.everything++
+			c.forgotten = c.forgotten[:0]
+		}
+		c.forgotten = append(c.forgotten, at)
+	}
 	for s := range c.days {
 		if s.from <= at && at < s.to {
 			delete(c.days, s)
@@ -56,7 +71,7 @@ func (c *Cache) Forget(t time.Time) {
 func (c *Cache) ForgetAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.version++
+	c.everything++
 	clear(c.days)
 	c.order = c.order[:0]
 }
@@ -80,19 +95,26 @@ func (c *Cache) Report(ctx context.Context, r Range, queue string, queues []stri
 func (c *Cache) day(ctx context.Context, s span) (*DayTally, error) {
 	c.mu.Lock()
 	t, ok := c.days[s]
-	version := c.version
-	c.mu.Unlock()
 	if ok {
+		c.mu.Unlock()
 		return t, nil
 	}
+	c.reading++
+	mark, everything := len(c.forgotten), c.everything
+	c.mu.Unlock()
 	facts, err := c.st.ChatFacts(ctx, time.UnixMilli(s.from), time.UnixMilli(s.to), "")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed := c.everything != everything || mark > len(c.forgotten) ||
+		slices.ContainsFunc(c.forgotten[mark:], func(at int64) bool { return s.from <= at && at < s.to })
+	if c.reading--; c.reading == 0 {
+		c.forgotten = c.forgotten[:0]
+	}
 	if err != nil {
 		return nil, err
 	}
 	t = TallyDay(facts)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.version == version {
+	if !changed {
 		c.days[s] = t
 		c.order = append(c.order, s)
 		for len(c.order) > maxCachedDays {

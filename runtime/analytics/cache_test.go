@@ -68,3 +68,63 @@ func TestCacheReadsOnlyChangedDays(t *testing.T) {
 		}
 	}
 }
+
+// blockingStore holds every read until released, so a test can change days while
+// one is read.
+type blockingStore struct {
+	countingStore
+	started, release chan struct{}
+}
+
+func (s *blockingStore) ChatFacts(ctx context.Context, from, to time.Time, queue string) ([]store.ChatFacts, error) {
+	s.started <- struct{}{}
+	<-s.release
+	return s.countingStore.ChatFacts(ctx, from, to, queue)
+}
+
+// TestCacheKeepsADayReadWhileOthersChanged: a day read while a conversation of
+// another day changed is kept (in a busy LiveChat something changes during every
+// read); one read while a conversation of its own day changed is read again.
+func TestCacheKeepsADayReadWhileOthersChanged(t *testing.T) {
+	day := time.Date(2030, 5, 6, 0, 0, 0, 0, time.UTC)
+	r, err := analytics.ParseRange("2030-05-06", "2030-05-06", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		changedAt time.Time
+		kept      bool
+	}{
+		{"another day changed during the read", day.Add(30 * time.Hour), true},
+		{"the day read changed during the read", day.Add(2 * time.Hour), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &blockingStore{countingStore: countingStore{facts: []store.ChatFacts{{CreatedAt: day.Add(time.Hour), Queue: "a"}}},
+				started: make(chan struct{}), release: make(chan struct{})}
+			c := analytics.NewCache(st)
+			done := make(chan error)
+			go func() {
+				_, err := c.Report(context.Background(), r, "", []string{"a"}, nil)
+				done <- err
+			}()
+			<-st.started
+			c.Forget(tc.changedAt)
+			close(st.release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			go func() { // a second report reads the day again only if it was not kept
+				for range st.started {
+				}
+			}()
+			if _, err := c.Report(context.Background(), r, "", []string{"a"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			close(st.started)
+			if kept := st.reads == 1; kept != tc.kept {
+				t.Errorf("%d reads: kept %v, want %v", st.reads, kept, tc.kept)
+			}
+		})
+	}
+}
