@@ -181,3 +181,21 @@ func goOnline() []chromedp.Action[chromedp.Void] {
 		poll(`document.getElementById("presence").value === "online"`),
 	}
 }
+
+// pollThroughNavigation is poll for a page that is navigating (a sign-in's redirects):
+// a check that fails because the page went away is tried again on the next page.
+func pollThroughNavigation(predicate string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		for {
+			err := chromedp.Do(ctx, poll(predicate))
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}

@@ -99,11 +99,19 @@ func TestWidgetOnAnotherSiteInChromium(t *testing.T) {
 	}
 	steps(t, operator, "operator file", chromedp.SetUploadFiles("#file", []string{picture}),
 		poll(`document.querySelector("#messages .file.image img.thumb") !== null && document.querySelector("#messages img.thumb").src.startsWith("blob:")`))
-	steps(t, frame, "widget file", poll(`[...document.querySelectorAll("#messages img.thumb")].some((i) => i.src.startsWith("blob:") && i.naturalWidth === 1)`),
+	steps(t, frame, "widget file", poll(`[...document.querySelectorAll("#messages img.thumb")].some((i) => i.src.startsWith("blob:") && i.naturalWidth === 160)`),
 		chromedp.SetUploadFiles("#file", []string{pdf}),
 		poll(`document.getElementById("messages").textContent.includes("invoice.pdf")`))
 	steps(t, operator, "operator sees the file", poll(`[...document.querySelectorAll("#messages .file a")].some((a) => a.textContent === "invoice.pdf (application/pdf)")`))
+	steps(t, operator, "operator", chromedp.EmulateViewport(1280, 760))
 	docShot(t, operator, "console-operator")
+	steps(t, visitor, "visitor page", chromedp.EmulateViewport(1100, 720))
+	docShot(t, visitor, "widget")
+	// At 360 px the widget takes the whole screen; every control stays in reach.
+	steps(t, visitor, "visitor page", chromedp.EmulateViewport(360, 640),
+		poll(`document.querySelector('[data-switchboard="frame"]').getBoundingClientRect().width === 360`))
+	steps(t, frame, "widget at 360 px", poll(`document.getElementById("send").getBoundingClientRect().right <= 360 && document.documentElement.scrollWidth <= 360`))
+	docShot(t, visitor, "widget-360")
 
 	// The token is in the frame's storage, on the runtime's origin, and nowhere the
 	// page around it can read.
@@ -120,7 +128,7 @@ func TestWidgetOnAnotherSiteInChromium(t *testing.T) {
 	}
 
 	// Reloads lose nothing: the host page (and so the frame), then the console.
-	steps(t, visitor, "visitor reload", chromedp.Reload(), chromedp.WaitVisible(`[data-switchboard="button"]`),
+	steps(t, visitor, "visitor reload", chromedp.EmulateViewport(1100, 720), chromedp.Reload(), chromedp.WaitVisible(`[data-switchboard="button"]`),
 		poll(`document.querySelector('[data-switchboard="frame"]').style.display === "block"`)) // it was open: it stays open
 	frame, _ = widgetFrame(t, visitor, rt, frameID)
 	steps(t, frame, "widget after reload",
@@ -134,11 +142,15 @@ func TestWidgetOnAnotherSiteInChromium(t *testing.T) {
 	steps(t, frame, "widget", poll(`document.getElementById("messages").textContent.includes("Still here after a reload")`))
 }
 
-// tinyPNG is a 1×1 picture.
+// tinyPNG is a small picture: a blue gradient of 160×90.
 var tinyPNG = func() []byte {
 	var b bytes.Buffer
-	img := image.NewRGBA(image.Rect(0, 0, 1, 1))
-	img.Set(0, 0, color.RGBA{R: 47, G: 111, B: 237, A: 255})
+	img := image.NewRGBA(image.Rect(0, 0, 160, 90))
+	for x := range 160 {
+		for y := range 90 {
+			img.Set(x, y, color.RGBA{R: uint8(47 + x/2), G: uint8(111 + y), B: 237, A: 255})
+		}
+	}
 	_ = png.Encode(&b, img)
 	return b.Bytes()
 }()

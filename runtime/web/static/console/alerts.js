@@ -35,7 +35,8 @@ export function createAlerts(settings, t) {
     audio.currentTime = 0;
     record.soundPlays++;
     setState("playing");
-    audio.play().catch(() => setState("blocked"));
+    // A pause() before playback began rejects play() too: that is no refusal.
+    audio.play().catch((e) => { if (wanted && e.name === "NotAllowedError") setState("blocked"); });
   };
 
   const askPermission = () => {

@@ -129,12 +129,13 @@ export async function showAnalytics() {
 function cell(v) {
   if (v === null || v === undefined) return "–";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toLocaleString(lang, { maximumFractionDigits: 2 });
+  if (typeof v === "object" && "count" in v) return v.count ? cell(v.average ?? v.thumbsUp) + " (" + v.count + ")" : "–";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
 
 function table(rows, key) {
-  const cols = Object.keys(rows[0]);
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   return el("table", { className: "data", attrs: { "data-table": key } },
     el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", { scope: "col", textContent: t("col." + c) === "col." + c ? c : t("col." + c) })))),
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cols.map((c) => el("td", { textContent: cell(r[c]) }))))));

@@ -4,7 +4,7 @@ import { translator } from "../lib/i18n.js";
 
 const en = {
   "frame.close": "Close the chat", "compose.label": "Message", "compose.placeholder": "Type a message…", "compose.send": "Send",
-  "compose.attach": "Attach a file",
+  "compose.attach": "Attach a file", "compose.file": "File",
   "form.name": "Name", "form.email": "Email", "form.emailRequired": "Email (required)", "form.message": "Your message",
   "form.leave": "Leave a message", "form.needEmail": "Please give your email address, so that we can answer you.",
   "offline.default": "We are offline right now. Leave a message and we will get back to you.",
@@ -21,7 +21,7 @@ const en = {
 
 const de = {
   "frame.close": "Chat schließen", "compose.label": "Nachricht", "compose.placeholder": "Nachricht schreiben…", "compose.send": "Senden",
-  "compose.attach": "Datei anhängen",
+  "compose.attach": "Datei anhängen", "compose.file": "Datei",
   "form.name": "Name", "form.email": "E-Mail", "form.emailRequired": "E-Mail (erforderlich)", "form.message": "Ihre Nachricht",
   "form.leave": "Nachricht hinterlassen", "form.needEmail": "Bitte geben Sie Ihre E-Mail-Adresse an, damit wir antworten können.",
   "offline.default": "Wir sind gerade nicht erreichbar. Hinterlassen Sie eine Nachricht, wir melden uns.",

@@ -28,9 +28,25 @@
   button.setAttribute("aria-label", "Chat");
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("data-switchboard", "button");
-  button.textContent = "💬";
+  // A speech bubble, drawn (an emoji may be missing from the visitor's fonts).
+  var svgNS = "http://www.w3.org/2000/svg";
+  function icon(d) {
+    var svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(svgNS, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "#fff");
+    svg.appendChild(path);
+    return svg;
+  }
+  var bubble = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+  var cross = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
+  button.appendChild(icon(bubble));
   css(button, { position: "fixed", right: "16px", bottom: "16px", width: "56px", height: "56px", "border-radius": "50%", border: "0",
-    background: color, color: "#fff", "font-size": "26px", cursor: "pointer", "box-shadow": "0 4px 14px rgba(0,0,0,.25)", "z-index": "2147483646" });
+    background: color, color: "#fff", "line-height": "0", cursor: "pointer", "box-shadow": "0 4px 14px rgba(0,0,0,.25)", "z-index": "2147483646" });
   var badge = document.createElement("span");
   css(badge, { position: "absolute", top: "-4px", right: "-4px", "min-width": "20px", height: "20px", padding: "0 5px", "border-radius": "10px",
     background: "#d93025", color: "#fff", font: "bold 12px/20px system-ui, sans-serif", display: "none" });
@@ -60,8 +76,7 @@
     frame.style.display = open ? "block" : "none";
     button.style.display = open && window.innerWidth <= 480 ? "none" : "block";
     button.setAttribute("aria-expanded", String(open));
-    button.textContent = open ? "✕" : "💬";
-    button.appendChild(badge);
+    button.replaceChildren(icon(open ? cross : bubble), badge);
     try { sessionStorage.setItem(openKey, open ? "1" : ""); } catch (e) { /* storage may be off */ }
     if (open) badge.style.display = "none";
     post({ source: "switchboard-host", type: open ? "open" : "close" });
