@@ -34,10 +34,10 @@ func TestTransferActionCloseAndRatingInChromium(t *testing.T) {
 		chromedp.SendKeys("#text", "My invoice shows the wrong amount\n"),
 		poll(`document.getElementById("messages").textContent.includes("wrong amount")`))
 	steps(t, first, "alice",
-		chromedp.WaitVisible("#list .conv"), chromedp.Click("#list .conv"), chromedp.WaitVisible("#take"), chromedp.Click("#take"),
+		press("#list .conv"), press("#take"),
 		poll(`!document.getElementById("reply").disabled && document.getElementById("transfer-to") !== null`),
-		js(`document.getElementById("transfer-to").value = "queue:accounting"`),
-		chromedp.Click("#transfer"),
+		// Picked and clicked in one turn: the toolbar redraws as the chat's state arrives.
+		js(`document.getElementById("transfer-to").value = "queue:accounting"; document.getElementById("transfer").click()`),
 		poll(`document.getElementById("chat-result").textContent === "Transferred to accounting."`))
 
 	expert := browser(t)
@@ -47,7 +47,7 @@ func TestTransferActionCloseAndRatingInChromium(t *testing.T) {
 		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierAlt)),
 		poll(`document.querySelector("#chat-head .state.Active") !== null`),
 		poll(`document.getElementById("messages").textContent.includes("wrong amount")`),
-		chromedp.Click(`.action[data-action="notify-invoice-paid"]`),
+		press(`.action[data-action="notify-invoice-paid"]`),
 		poll(`document.getElementById("chat-result").textContent === "Notify a manager about invoice payment: done (HTTP 200)."`),
 		poll(`[...document.querySelectorAll("#activity li")].some((li) => li.textContent.includes("transferred"))`),
 		chromedp.KeyEvent("c", chromedp.KeyModifiers(chromedp.ModifierAlt)),

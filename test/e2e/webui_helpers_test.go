@@ -199,3 +199,9 @@ func pollThroughNavigation(predicate string) chromedp.Action[chromedp.Void] {
 		}
 	})
 }
+
+// press clicks an element from the page's own script, once it is there: the console
+// redraws on every event, and a click by coordinates may land between two drawings.
+func press(selector string) chromedp.Action[chromedp.Void] {
+	return poll(`(() => { const e = document.querySelector(` + "`" + selector + "`" + `); if (!e || e.disabled) return false; e.click(); return true })()`)
+}

@@ -327,7 +327,10 @@ async function transfer(target) {
   if (!target) { $("transfer-to").focus(); return; }
   const [kind, name] = target.split(/:(.*)/s);
   try {
-    const c = await call("POST", "/api/v1/conversations/" + state.selected + "/forward", { [kind]: name });
+    const forward = () => call("POST", "/api/v1/conversations/" + state.selected + "/forward", { [kind]: name });
+    // A change that crossed the request (a message, a deadline moved) is a 409: the
+    // runtime reads the chat afresh on a second try.
+    const c = await forward().catch((e) => { if (e.status === 409) return forward(); throw e; });
     state.convs.set(c.id, c);
     result(t("chat.transferred", { name: kind === "queue" ? (queueDetails(name).displayName || name) : displayName(name) }));
     render(); onChange();
