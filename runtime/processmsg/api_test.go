@@ -149,7 +149,7 @@ func TestActivityStreamAndStatus(t *testing.T) {
 
 func TestWidgetConversationIsReachedLive(t *testing.T) {
 	r := newRig(t, false)
-	code, resp := r.do(t, http.MethodPost, "/api/v1/channels/website/conversations", "", `{"name": "Vera", "text": "Hi"}`)
+	code, resp := r.do(t, http.MethodPost, "/api/v1/channels/website/conversations", "", `{"name": "Vera", "email": "vera@example.com", "text": "Hi"}`)
 	if code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("opening a widget chat: %d %s", code, resp)
 	}
