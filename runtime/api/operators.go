@@ -64,6 +64,12 @@ func (s *Server) operators(w http.ResponseWriter, r *http.Request, me chat.Me) {
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, me chat.Me) {
+	// ?contact= lists one contact's conversations, in every state unless ?state= says.
+	contact := r.URL.Query().Get("contact")
+	if r.URL.Query().Has("contact") && strings.TrimSpace(contact) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "contact is empty: pass a conversation's contactID")
+		return
+	}
 	var states []store.State
 	if v := r.URL.Query().Get("state"); v != "" {
 		for _, st := range strings.Split(v, ",") {
@@ -84,7 +90,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, me ch
 	if !ok {
 		return
 	}
-	list, next, err := s.conversationPage(r.Context(), me, states, after, limit)
+	list, next, err := s.conversationPage(r.Context(), me, contact, states, after, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return

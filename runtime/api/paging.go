@@ -73,11 +73,18 @@ func decodeCursor(v string) (store.ConversationKey, bool) {
 	return store.ConversationKey{At: time.UnixMilli(at), CreatedAt: time.UnixMilli(created), ID: parts[2]}, true
 }
 
-// conversationPage lists up to limit conversations the operator sees, from after a
-// cursor, with the cursor of the next page; "" when this page is the last.
-func (s *Server) conversationPage(ctx context.Context, me chat.Me, states []store.State, after *store.ConversationKey, limit int) ([]store.Conversation, string, error) {
+// conversationPage lists up to limit conversations the operator sees, of one contact
+// when contact is set, from after a cursor, with the cursor of the next page; ""
+// when this page is the last.
+func (s *Server) conversationPage(ctx context.Context, me chat.Me, contact string, states []store.State, after *store.ConversationKey, limit int) ([]store.Conversation, string, error) {
 	// One more than asked says whether a next page exists.
-	list, err := s.engine.VisiblePage(ctx, me.Name, states, after, limit+1)
+	var list []store.Conversation
+	var err error
+	if contact != "" {
+		list, err = s.engine.ContactPage(ctx, me.Name, contact, states, after, limit+1)
+	} else {
+		list, err = s.engine.VisiblePage(ctx, me.Name, states, after, limit+1)
+	}
 	if err != nil {
 		return nil, "", err
 	}

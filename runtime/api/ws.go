@@ -291,7 +291,7 @@ const snapshotConversations = 200
 // sendSnapshot sends a console the oldest open conversations it sees, with the cursor
 // of the rest when there are more, and every operator's presence.
 func (s *Server) sendSnapshot(ctx context.Context, conn *wsConn, me chat.Me) error {
-	convs, next, err := s.conversationPage(ctx, me, nil, nil, snapshotConversations)
+	convs, next, err := s.conversationPage(ctx, me, "", nil, nil, snapshotConversations)
 	if err != nil {
 		return err
 	}

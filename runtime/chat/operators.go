@@ -82,6 +82,19 @@ func (e *Engine) VisiblePage(ctx context.Context, operator string, states []stor
 	return e.store.Conversations(ctx, store.ConversationFilter{Queues: queues, States: states, After: after, Limit: limit})
 }
 
+// ContactPage lists up to limit (0: all) of a contact's conversations in the queues
+// an operator sees (every queue for supervisors), in the given states (every state,
+// Closed included, when none are given), from after a cursor (nil: the first), in
+// the order of VisiblePage. It is the contact's history, not a list of offers: an
+// operator at their limit sees the waiting ones too.
+func (e *Engine) ContactPage(ctx context.Context, operator, contact string, states []store.State, after *store.ConversationKey, limit int) ([]store.Conversation, error) {
+	queues := e.view.Load().visibleQueues(operator)
+	if len(queues) == 0 || contact == "" {
+		return nil, nil
+	}
+	return e.store.Conversations(ctx, store.ConversationFilter{Queues: queues, States: states, ContactID: contact, After: after, Limit: limit})
+}
+
 // withoutOffers drops the waiting states (Queued, Missed) from what an operator at
 // their limit lists: they see no new chats until one of theirs ends (Creatio).
 // Supervisors see every chat.
