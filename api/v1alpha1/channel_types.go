@@ -212,6 +212,12 @@ type WebWidgetChannel struct {
 	// +optional
 	OfflineForm OfflineForm `json:"offlineForm,omitempty"`
 
+	// PreChat asks for the visitor's name and email address before the first message,
+	// while an operator may be online (the offline form asks for them otherwise).
+	// +kubebuilder:default={}
+	// +optional
+	PreChat PreChatForm `json:"preChat,omitempty"`
+
 	// Ratings lets visitors rate a chat, leave free-text feedback and answer the
 	// survey when it ends. Off, the runtime refuses all three.
 	// +kubebuilder:default=true
@@ -287,6 +293,22 @@ type OfflineForm struct {
 	// RequireEmail makes the visitor's email address mandatory, so the answer can be
 	// emailed.
 	// +kubebuilder:default=true
+	// +optional
+	RequireEmail *bool `json:"requireEmail,omitempty"`
+}
+
+// PreChatForm is the widget's form before the first message.
+type PreChatForm struct {
+	// Enabled shows the form: a name and an email address, both optional unless
+	// RequireEmail is set.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// RequireEmail makes a valid email address mandatory to start a chat; the
+	// runtime refuses a new conversation without one. It takes effect only while
+	// Enabled is set.
+	// +kubebuilder:default=false
 	// +optional
 	RequireEmail *bool `json:"requireEmail,omitempty"`
 }

@@ -67,6 +67,10 @@ func (s *Server) channelInfo(w http.ResponseWriter, r *http.Request) {
 		info["title"], info["greeting"], info["color"] = ww.Title, ww.Greeting, ww.Color
 		info["offlineForm"], info["ratings"] = ww.OfflineFormEnabled, ww.Ratings
 		info["ratingScale"], info["survey"], info["goals"] = ww.Scale(), ww.Survey, ww.Goals
+		if ww.PreChat != nil {
+			// The widget shows its pre-chat form when preChat is present.
+			info["preChat"] = map[string]bool{"requireEmail": ww.PreChat.RequireEmail}
+		}
 	}
 	if err := s.addAvailability(r.Context(), ch, info); err != nil {
 		s.fail(w, r, err)
@@ -164,7 +168,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 	case auth.Credential(r) != "":
 		// A returning visitor: resume with the token they hold.
 		contact, ok := s.client(w, r, ch)
-		if !ok || !s.offlineEmailGiven(w, r, ch, contact, req.Email) {
+		if !ok || !s.offlineEmailGiven(w, r, ch, contact, req.Email) || !s.preChatEmailGiven(w, r, ch, contact, req.Email) {
 			return
 		}
 		if contact, err = s.rememberIdentity(r.Context(), contact, req.Name, req.Email); err != nil {
@@ -179,7 +183,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 			s.tooMany(w, limitedConversation, wait, "too many new conversations from your address: try again in %d s")
 			return
 		}
-		if !s.offlineEmailGiven(w, r, ch, store.Contact{}, req.Email) {
+		if !s.offlineEmailGiven(w, r, ch, store.Contact{}, req.Email) || !s.preChatEmailGiven(w, r, ch, store.Contact{}, req.Email) {
 			return
 		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{Name: req.Name, Email: req.Email})

@@ -109,3 +109,40 @@ func (s *Server) offlineEmailGiven(w http.ResponseWriter, r *http.Request, ch *c
 	}
 	return true
 }
+
+// preChatEmailProblem says what is wrong when a widget visitor starts a conversation
+// on a channel whose pre-chat form requires an email address, and neither the
+// request nor the visitor's contact has a valid one; "" when nothing is. A returning
+// visitor (known) who has an open conversation resumes it without.
+func (s *Server) preChatEmailProblem(ctx context.Context, ch *config.Channel, known store.Contact, given string) (string, error) {
+	ww := ch.WebWidget
+	if ww == nil || ww.PreChat == nil || !ww.PreChat.RequireEmail || validEmail(known.Email) {
+		return "", nil
+	}
+	if given != "" && !validEmail(given) {
+		return fmt.Sprintf("email %q is not a valid email address: send one such as name@example.com", given), nil
+	}
+	if given != "" {
+		return "", nil
+	}
+	if known.ID != "" {
+		if open, err := s.engine.HasOpenConversation(ctx, known); err != nil || open {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("channel %q asks for your email address before a chat: send it (\"email\") with the conversation", ch.Name), nil
+}
+
+// preChatEmailGiven answers 400 and returns false when preChatEmailProblem finds one.
+func (s *Server) preChatEmailGiven(w http.ResponseWriter, r *http.Request, ch *config.Channel, known store.Contact, given string) bool {
+	problem, err := s.preChatEmailProblem(r.Context(), ch, known, given)
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, "invalid", problem)
+		return false
+	}
+	return true
+}

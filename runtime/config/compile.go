@@ -263,6 +263,9 @@ func (c *compiler) compileChannel(ch *chatv1alpha1.Channel) {
 			Survey:                  surveyQuestions(w.Survey),
 			Goals:                   sortedUnique(w.Goals),
 		}
+		if w.PreChat.Enabled != nil && *w.PreChat.Enabled {
+			out.WebWidget.PreChat = &PreChat{RequireEmail: w.PreChat.RequireEmail != nil && *w.PreChat.RequireEmail}
+		}
 	case s.Internal != nil:
 		in := &Internal{ClientGroups: sortedNames(s.Internal.ClientGroups), Clients: []string{}}
 		for _, name := range in.ClientGroups {

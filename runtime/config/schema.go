@@ -192,6 +192,13 @@ type WebWidget struct {
 	RatingScale string           `json:"ratingScale,omitempty"`
 	Survey      []SurveyQuestion `json:"survey,omitempty"`
 	Goals       []string         `json:"goals,omitempty"`
+	// PreChat is the form before the first message; nil, none.
+	PreChat *PreChat `json:"preChat,omitempty"`
+}
+
+// PreChat is a widget's pre-chat form (name and email address).
+type PreChat struct {
+	RequireEmail bool `json:"requireEmail"`
 }
 
 // SurveyQuestion is a question of a widget's post-chat survey; with Options, the
