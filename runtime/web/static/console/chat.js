@@ -8,6 +8,7 @@ import { t, lang } from "./i18n.js";
 
 const page = 50;
 const contacts = new Map(); // conversation id → contact
+const previous = new Map(); // conversation id → the contact's other conversations, newest first
 const thumbs = new Map(); // attachment id → blob URL
 let typingTimer = null;
 let lastTypingSent = 0;
@@ -22,6 +23,7 @@ export function init(changed) {
   });
   $("reply").addEventListener("input", sendTyping);
   $("file").addEventListener("change", () => { const f = $("file").files[0]; if (f) sendFile(f); $("file").value = ""; });
+  $("transcript-close").addEventListener("click", () => $("transcript").close());
 }
 
 const mine = (c) => c && c.operator === state.me.name && (c.state === "Active" || c.state === "Assigned");
@@ -39,7 +41,7 @@ export async function open(id) {
     const [detail] = await Promise.all([call("GET", "/api/v1/conversations/" + id), loadLatest(id, c)]);
     contacts.set(id, detail.contact || {});
     state.convs.set(id, Object.assign({}, detail, { contact: undefined }));
-    await loadActivity(id);
+    await Promise.all([loadActivity(id), loadPrevious(id, detail.contactID)]);
   } catch (e) { $("chat-error").textContent = e.message; }
   if (state.selected === id) { render(); scrollToEnd(); }
 }
@@ -84,6 +86,81 @@ async function loadActivity(id) {
     el("time", { textContent: clock(a.at || a.createdAt, lang) }), " ",
     el("strong", { textContent: t("activity." + a.type) === "activity." + a.type ? a.type : t("activity." + a.type) }),
     a.actor ? " · " + displayName(a.actor) : "", a.detail ? " · " + a.detail : "")));
+}
+
+// loadPrevious lists the contact's other conversations the operator may see, every
+// state, newest first.
+async function loadPrevious(id, contactID) {
+  if (!contactID) return;
+  const list = [];
+  try {
+    let cursor = "";
+    for (let pages = 0; pages < 10; pages++) {
+      const data = await call("GET", "/api/v1/conversations?contact=" + encodeURIComponent(contactID) + "&limit=200" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      list.push(...data.conversations.filter((c) => c.id !== id));
+      cursor = data.next || "";
+      if (!cursor) break;
+    }
+    previous.set(id, list.reverse());
+  } catch (e) {
+    previous.set(id, { error: e.message });
+  }
+}
+
+const when = (c) => c.createdAt ? new Date(c.createdAt).toLocaleString(lang) : "";
+
+function ratingText(c) {
+  if (!c.rating) return "";
+  return c.rating.thumbs ? (c.rating.thumbs === "up" ? "👍" : "👎") : "★".repeat(c.rating.score || 0);
+}
+
+// summary is what the console says of a conversation in one line: queue, state,
+// operator, rating.
+function summary(c) {
+  const who = c.operator || c.lastOperator;
+  return [t("chat.queue", { queue: queueDetails(c.queue).displayName || c.queue }), t("state." + c.state),
+    who ? t("chat.with", { name: displayName(who) }) : "", ratingText(c)].filter(Boolean).join(" · ");
+}
+
+function renderPrevious(c) {
+  const list = previous.get(c.id);
+  const box = $("previous");
+  if (!list) { box.replaceChildren(); return; }
+  if (list.error) { box.replaceChildren(el("li", { className: "error", textContent: t("previous.failed", { error: list.error }) })); return; }
+  if (!list.length) { box.replaceChildren(el("li", { className: "muted", textContent: t("previous.none") })); return; }
+  box.replaceChildren(...list.map((p) => el("li", {},
+    el("button", { className: "link", attrs: { "data-conversation": p.id, "aria-label": t("previous.open", { date: when(p) }) }, on: { click: () => openTranscript(p) } },
+      el("time", { textContent: when(p) }), el("br"), summary(p)))));
+}
+
+// openTranscript shows an earlier conversation read-only: its details and messages.
+export async function openTranscript(c) {
+  const box = $("transcript-messages");
+  $("transcript-heading").textContent = t("transcript.heading", { date: when(c) });
+  $("transcript-meta").textContent = summary(c);
+  $("transcript-error").textContent = "";
+  box.replaceChildren();
+  box.dataset.conversation = c.id;
+  if (!$("transcript").open) $("transcript").showModal();
+  try {
+    const msgs = [];
+    let after = 0;
+    do {
+      const data = await call("GET", "/api/v1/conversations/" + encodeURIComponent(c.id) + "/messages?after=" + after + "&limit=500");
+      msgs.push(...data.messages);
+      after = data.next || 0;
+    } while (after);
+    if (box.dataset.conversation !== c.id) return;
+    box.replaceChildren(...(msgs.length ? msgs.map(transcriptNode) : [el("p", { className: "muted", textContent: t("transcript.empty") })]));
+  } catch (e) { $("transcript-error").textContent = e.message; }
+}
+
+function transcriptNode(m) {
+  const who = m.authorKind === "contact" ? t("author.contact") : m.author ? displayName(m.author) : t("author." + m.authorKind);
+  const files = (m.attachments || []).map((a) => el("div", { className: "file", textContent: (a.name || a.kind) + " (" + a.contentType + ")" }));
+  return el("div", { className: "msg " + m.direction, attrs: { "data-seq": m.seq || null } },
+    el("div", { className: "who" }, who, " · ", el("time", { textContent: clock(m.createdAt, lang) })),
+    el("div", { className: "text" }, richText(m.text)), ...files);
 }
 
 export function refreshActivity() {
@@ -191,9 +268,10 @@ function renderDetails(c) {
   const ct = contacts.get(c.id) || {};
   const facts = [[t("details.name"), ct.name], [t("details.email"), ct.email], [t("details.phone"), ct.phone], [t("details.channel"), c.channel],
     [t("details.started"), c.createdAt && new Date(c.createdAt).toLocaleString(lang)]];
-  if (c.rating) facts.push([t("details.rating"), c.rating.thumbs ? (c.rating.thumbs === "up" ? "👍" : "👎") : "★".repeat(c.rating.score || 0)]);
+  if (c.rating) facts.push([t("details.rating"), ratingText(c)]);
   if (c.feedback) facts.push([t("details.feedback"), typeof c.feedback === "string" ? c.feedback : c.feedback.text]);
   $("contact").replaceChildren(...facts.filter((f) => f[1]).flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: v })]));
+  renderPrevious(c);
 }
 
 function renderMessages() {
