@@ -35,6 +35,7 @@ func Run(t *testing.T, newDB NewDatabase, caps Capabilities) {
 		{"contacts", testContacts},
 		{"conversations and filters", testConversations},
 		{"conversations page by cursor", testPaging},
+		{"a contact's conversations in every state", testContactHistory},
 		{"transitions are compare-and-swap", testTransitions},
 		{"concurrent takes: exactly one wins", testConcurrentTakes},
 		{"messages get sequence numbers", testMessages},
