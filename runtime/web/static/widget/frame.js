@@ -32,7 +32,32 @@ window.addEventListener("message", (ev) => {
   if (!embedded || ev.origin !== host || ev.source !== window.parent || !ev.data || ev.data.source !== "switchboard-host") return;
   if (ev.data.type === "open") { open = true; unread = 0; toHost({ type: "unread", count: 0 }); $("text").focus(); }
   if (ev.data.type === "close") open = false;
+  if (ev.data.type === "goal" && typeof ev.data.goal === "string") goal(ev.data.goal);
 });
+
+// Goals the page reported: sent for the visitor's chat, or kept (in this origin's
+// storage, across pages) until the visitor starts one. Goals the channel does not
+// list are dropped; a goal the runtime refuses is dropped too, never thrown.
+const goalsKey = key + ":goals";
+function pendingGoals() { try { return JSON.parse(localStorage.getItem(goalsKey) || "[]"); } catch { return []; } }
+function goal(name) {
+  if (!Array.isArray(info.goals) || !info.goals.includes(name)) { console.warn("switchboard: goal " + JSON.stringify(name) + " is not one of the channel's goals"); return; }
+  const pending = pendingGoals();
+  if (!pending.includes(name)) pending.push(name);
+  localStorage.setItem(goalsKey, JSON.stringify(pending));
+  reportGoals();
+}
+async function reportGoals() {
+  if (!saved || !saved.conversation) return;
+  const id = saved.conversation;
+  for (const name of pendingGoals()) {
+    try { await call("POST", "/conversations/" + encodeURIComponent(id) + "/goals", { goal: name }); } catch (err) {
+      if (!err.status) continue; // the network: try again with the next chat event
+      console.warn("switchboard: goal " + JSON.stringify(name) + ": " + err.message);
+    }
+    localStorage.setItem(goalsKey, JSON.stringify(pendingGoals().filter((g) => g !== name)));
+  }
+}
 
 async function call(method, path, body) {
   const headers = {};
@@ -94,6 +119,7 @@ function showConversation(c, position) {
   conv = c;
   saved.conversation = c.id;
   remember();
+  reportGoals();
   document.body.dataset.state = c.state;
   let status = "";
   if (c.state === "Active" && c.operatorName) status = t("status.with", { name: c.operatorName });

@@ -4,8 +4,20 @@
 //
 // It adds a chat button and a frame served by the runtime. The chat runs inside the
 // frame, on the runtime's origin: the visitor's token lives in that origin's storage,
-// which this page cannot read. The page and the frame exchange only open, close and
-// unread-count messages, each checking the other's origin.
+// which this page cannot read. The page and the frame exchange only open, close,
+// unread-count and goal messages, each checking the other's origin.
+//
+// The page reports a goal of the channel's spec.webWidget.goals (a sign-up, a
+// purchase) with
+//
+//   window.Switchboard.goal("signup");
+//
+// Calls made before this script ran wait in window.Switchboard.q, so a page may set
+//
+//   window.Switchboard = window.Switchboard || { q: [], goal: function (g) { this.q.push(["goal", g]); } };
+//
+// first. The frame reports the goal for the visitor's chat, or keeps it until the
+// visitor starts one; it ignores goals the channel does not list.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -69,7 +81,17 @@
   }
 
   var isOpen = false;
+  var ready = false;
+  var goals = [];
   function post(msg) { if (frame.contentWindow) frame.contentWindow.postMessage(msg, runtime); }
+  // goal hands a goal to the frame, or holds it until the frame is ready.
+  function goal(name) {
+    if (typeof name !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 63) return;
+    if (ready) post({ source: "switchboard-host", type: "goal", goal: name }); else goals.push(name);
+  }
+  var queued = window.Switchboard && Array.isArray(window.Switchboard.q) ? window.Switchboard.q : [];
+  window.Switchboard = { goal: goal };
+  queued.forEach(function (call) { if (call && call[0] === "goal") goal(call[1]); });
   function setOpen(open) {
     isOpen = open;
     place();
@@ -91,6 +113,8 @@
         if (ev.data.color && /^#[0-9a-fA-F]{3,8}$/.test(ev.data.color)) button.style.background = ev.data.color;
         if (typeof ev.data.title === "string") { button.setAttribute("aria-label", ev.data.title.slice(0, 80)); frame.title = ev.data.title.slice(0, 80); }
         if (isOpen) post({ source: "switchboard-host", type: "open" });
+        ready = true;
+        goals.splice(0).forEach(goal);
         break;
       case "close": setOpen(false); button.focus(); break;
       case "unread":
