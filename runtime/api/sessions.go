@@ -361,7 +361,9 @@ func (s *Server) tokenStillSigns(sess store.OperatorSession) bool {
 	if sess.Credential == "" {
 		return true
 	}
-	tokens, ok := s.verifier.(interface{ Signs(tokenHash, operator string) bool })
+	tokens, ok := s.verifier.(interface {
+		Signs(tokenHash, operator string) bool
+	})
 	return !ok || tokens.Signs(sess.Credential, sess.Operator)
 }
 

@@ -243,6 +243,7 @@ func (s *Server) operatorWS(w http.ResponseWriter, r *http.Request, me chat.Me) 
 	for _, q := range me.Queues {
 		topics = append(topics, chat.TopicQueue(q))
 	}
+	conn.hold() // until the snapshot, which comes first
 	hub.Subscribe(conn, topics...)
 	if err := s.sendSnapshot(r.Context(), conn, me); err != nil {
 		hub.Unsubscribe(conn)
@@ -302,7 +303,7 @@ func (s *Server) sendSnapshot(ctx context.Context, conn *wsConn, me chat.Me) err
 	if ops == nil {
 		ops = []store.Operator{}
 	}
-	conn.send(chat.Event{Type: "snapshot", Snapshot: convs, Next: next, Operators: ops})
+	conn.sendFirst(chat.Event{Type: "snapshot", Snapshot: convs, Next: next, Operators: ops})
 	// A console that was closed when its operator let a chat lapse learns now why no
 	// chats come.
 	if i := slices.IndexFunc(ops, func(o store.Operator) bool { return o.Name == me.Name }); i >= 0 && !ops[i].Active {

@@ -30,7 +30,10 @@ type wsConn struct {
 	queued    int // bytes in queue
 	writing   bool
 	closed    bool
-	ping      *time.Timer
+	// held keeps the writer from starting until the first event (a console's
+	// snapshot) is queued ahead of the events that arrived while it was read.
+	held bool
+	ping *time.Timer
 	// following is the conversation a visitor's or internal client's connection
 	// carries; it moves to the next one when the contact starts it (follow.go).
 	following string
@@ -125,11 +128,43 @@ func (w *wsConn) Deliver(event []byte) bool {
 	}
 	w.queue = append(w.queue, event)
 	w.queued += len(event)
-	if !w.writing {
+	w.startWriter()
+	return true
+}
+
+// startWriter starts the writer goroutine unless one runs or the queue is held; w.mu
+// is held.
+func (w *wsConn) startWriter() {
+	if !w.writing && !w.held {
 		w.writing = true
 		go w.flush()
 	}
-	return true
+}
+
+// hold queues events without sending them until sendFirst.
+func (w *wsConn) hold() {
+	w.mu.Lock()
+	w.held = true
+	w.mu.Unlock()
+}
+
+// sendFirst queues an event ahead of every event queued since hold, and lets the
+// writer send them: a console's snapshot comes before the changes that happened while
+// it was read (which a console applies by version, so none of them is lost).
+func (w *wsConn) sendFirst(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = false
+	if w.closed {
+		return
+	}
+	w.queue = append([][]byte{b}, w.queue...)
+	w.queued += len(b)
+	w.startWriter()
 }
 
 // Overflow implements hub.Subscriber.

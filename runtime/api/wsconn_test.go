@@ -85,3 +85,41 @@ func TestRepliesToASlowReaderClose(t *testing.T) {
 		t.Errorf("counted %v times, want 1", n)
 	}
 }
+
+// TestHeldEventsFollowTheFirst: events delivered to a held connection (changes while
+// a console's snapshot is read) reach the client after the event sent first.
+func TestHeldEventsFollowTheFirst(t *testing.T) {
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "limited"}, []string{"what"})
+	conns := make(chan *wsConn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		conns <- newWSConn(c, 16, limited)
+	}))
+	defer srv.Close()
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	w := <-conns
+	w.hold()
+	w.Deliver([]byte(`{"type":"conversation"}`))
+	w.Deliver([]byte(`{"type":"operator"}`))
+	w.mu.Lock()
+	writing := w.writing
+	w.mu.Unlock()
+	if writing {
+		t.Fatal("a held connection started writing before its first event")
+	}
+	w.sendFirst(map[string]string{"type": "snapshot"})
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for _, want := range []string{"snapshot", "conversation", "operator"} {
+		var ev struct{ Type string }
+		if err := client.ReadJSON(&ev); err != nil || ev.Type != want {
+			t.Fatalf("read %q (%v), want %q", ev.Type, err, want)
+		}
+	}
+}
