@@ -61,6 +61,16 @@ func TestPreChatForm(t *testing.T) {
 			if res.StatusCode != tt.wantCode || !strings.Contains(body, tt.wantText) {
 				t.Fatalf("open %s: %d %s, want %d saying %s", tt.body, res.StatusCode, body, tt.wantCode, tt.wantText)
 			}
+			if res.StatusCode != 201 {
+				return
+			}
+			// The visitor comes back with their token: the email on their contact
+			// (when the form required one) is enough.
+			var out struct{ Token string }
+			_ = json.Unmarshal([]byte(body), &out)
+			if res, body := do(t, "POST", base+"/conversations", out.Token, `{}`, "Origin", widgetOrigin); res.StatusCode != 201 {
+				t.Errorf("a returning visitor: %d %s, want 201", res.StatusCode, body)
+			}
 		})
 	}
 }
