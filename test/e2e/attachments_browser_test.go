@@ -34,7 +34,7 @@ func TestConsoleShowsFilesInChromium(t *testing.T) {
 		chromedp.SendKeys("#token", alice),
 		chromedp.Click("#login-form button"),
 		chromedp.WaitVisible("#list .conv"),
-		chromedp.Click("#list .conv"),
+		press("#list .conv"),
 		poll(`document.querySelector("#messages .file a") !== null && document.querySelector("#messages .file a").textContent === "invoice.pdf (application/pdf)"`),
 		// The download goes through a blob the console fetched with the token: watch it.
 		chromedp.Evaluate[chromedp.Void](`const made = URL.createObjectURL;

@@ -92,7 +92,7 @@ func TestOfflineFormInChromium(t *testing.T) {
 		poll(`document.getElementById("messages").textContent.includes("call me back")`))
 	operator := browser(t)
 	// Once someone is online, the message is routed like any chat.
-	steps(t, operator, "operator", append(signIn(rt, alice), chromedp.WaitVisible("#list .conv"), chromedp.Click("#list .conv"),
+	steps(t, operator, "operator", append(signIn(rt, alice), chromedp.WaitVisible("#list .conv"), press("#list .conv"),
 		poll(`document.getElementById("messages").textContent.includes("call me back")`),
 		poll(`document.getElementById("contact").textContent.includes("vera@example.org")`))...)
 }

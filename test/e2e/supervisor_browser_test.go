@@ -35,7 +35,7 @@ func TestSupervisorReassignsAndSeesAnalyticsInChromium(t *testing.T) {
 		poll(`document.querySelector('#operators tr[data-operator="alice"]').textContent.includes("online")`),
 		poll(`document.querySelector('#held li[data-id="`+v.conversation+`"]') !== null`),
 		js(`document.querySelector('#held li[data-id="`+v.conversation+`"] select').value = "`+to+`"`),
-		chromedp.Click(`#held li[data-id="`+v.conversation+`"] .reassign`),
+		press(`#held li[data-id="`+v.conversation+`"] .reassign`),
 		poll(`document.querySelector('#held li[data-id="`+v.conversation+`"] .holder').textContent.includes("`+toName+`")`),
 	)...)
 	var after struct{ Operator string }

@@ -64,10 +64,10 @@ func TestWidgetOnAnotherSiteInChromium(t *testing.T) {
 		poll(`document.body.dataset.sound === "playing" && window.__switchboard.soundPlays === 1`),
 		poll(`window.__notes.length === 1 && window.__notes[0].title === "New chat"`),
 		poll(`document.title.startsWith("(1) ")`),
-		chromedp.Click("#list .conv.offer"),
+		press("#list .conv.offer"),
 		poll(`document.body.dataset.sound === "stopped"`),
 		poll(`document.getElementById("messages").textContent.includes("Hello from another site")`),
-		chromedp.Click("#take"),
+		press("#take"),
 		poll(`!document.getElementById("reply").disabled`),
 	)
 	if got := evalString(t, operator, `window.__switchboard.notifications.map((n) => n.body).join()`); !strings.Contains(got, "first-line") {
@@ -136,7 +136,7 @@ func TestWidgetOnAnotherSiteInChromium(t *testing.T) {
 		poll(`document.querySelectorAll("#messages img.thumb").length === 1`),
 		poll(`document.body.dataset.connection === "open"`))
 	steps(t, operator, "console reload", chromedp.Reload(), poll(`!document.getElementById("app").hidden`),
-		chromedp.WaitVisible("#list .conv"), chromedp.Click("#list .conv"),
+		chromedp.WaitVisible("#list .conv"), press("#list .conv"),
 		poll(`["Hello from another site", "how can I help?", "My invoice is wrong", "invoice.pdf"].every((s) => document.getElementById("messages").textContent.includes(s))`),
 		chromedp.SendKeys("#reply", "Still here after a reload\n"))
 	steps(t, frame, "widget", poll(`document.getElementById("messages").textContent.includes("Still here after a reload")`))

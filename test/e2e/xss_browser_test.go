@@ -39,7 +39,7 @@ func TestScriptInMessagesStaysTextInChromium(t *testing.T) {
 		document.getElementById("messages").textContent.includes("<script>")`
 
 	operator := browser(t)
-	steps(t, operator, "console", append(signIn(rt, alice), chromedp.WaitVisible("#list .conv"), chromedp.Click("#list .conv"),
+	steps(t, operator, "console", append(signIn(rt, alice), chromedp.WaitVisible("#list .conv"), press("#list .conv"),
 		poll(`document.querySelectorAll("#messages .msg").length === 8`),
 		poll(`document.getElementById("chat-title").textContent.includes("<img src=x")`),
 		poll(inert))...)
