@@ -12,7 +12,7 @@ type OperatorSession struct {
 	// Credential is the SHA-256 (hex) of the token the session was opened with; ""
 	// for OIDC. The session ends once that token no longer signs the operator in.
 	Credential string
-	CreatedAt time.Time
+	CreatedAt  time.Time
 	// SeenAt is when the session was last used, to the minute: it ends after a
 	// while unused.
 	SeenAt time.Time
