@@ -121,22 +121,8 @@ func serveAttachment(w http.ResponseWriter, r *http.Request, a store.Attachment)
 // form with the file in the field "file" and an optional caption in "text", or the
 // file itself with its name in ?name= and a caption in ?text=.
 func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, me chat.Me) {
-	limit := s.engine.AttachmentLimits().MaxSize
-	if r.ContentLength > limit+64<<10 {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", media.TooLarge(limit).Error())
-		return
-	}
-	if !s.allowMessage(w, "operator:"+me.Name) {
-		return
-	}
-	f, caption, err := readUpload(r, limit)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.Is(err, channels.ErrTooLarge) || errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", media.TooLarge(limit).Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	f, caption, ok := s.takeUpload(w, r, "operator:"+me.Name)
+	if !ok {
 		return
 	}
 	m, err := s.engine.ReplyWithFile(r.Context(), me.Name, r.PathValue("id"), caption, f)
@@ -145,6 +131,31 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, me cha
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
+}
+
+// takeUpload reads the file a sender (an operator or a contact, by rate-limit key)
+// uploads, answering the request itself when it is too large, too frequent or
+// malformed.
+func (s *Server) takeUpload(w http.ResponseWriter, r *http.Request, sender string) (chat.File, string, bool) {
+	limit := s.engine.AttachmentLimits().MaxSize
+	if r.ContentLength > limit+64<<10 {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", media.TooLarge(limit).Error())
+		return chat.File{}, "", false
+	}
+	if !s.allowMessage(w, sender) {
+		return chat.File{}, "", false
+	}
+	f, caption, err := readUpload(r, limit)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, channels.ErrTooLarge) || errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", media.TooLarge(limit).Error())
+		return chat.File{}, "", false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+		return chat.File{}, "", false
+	}
+	return f, caption, true
 }
 
 // readUpload reads an uploaded file of at most limit bytes, and its caption.
