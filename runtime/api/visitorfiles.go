@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-
 )
 
 // visitorUpload takes a file from a widget visitor (or an employee) into their
