@@ -46,6 +46,9 @@ type actionCaption struct {
 type personName struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"displayName,omitempty"`
+	// Skills are the operator's labels (OperatorGroup members' skills), shown where an
+	// operator picks an expert to transfer a chat to.
+	Skills []string `json:"skills,omitempty"`
 }
 
 // meWithConsole adds the console's settings and the queues' details to me.
@@ -58,27 +61,29 @@ func (s *Server) meWithConsole(me chat.Me) meView {
 	c := cfg.LiveChat.Console
 	v.Console = consoleSettings{Sound: soundSettings{Enabled: c.SoundEnabled, URL: c.SoundURL, Loop: c.SoundLoop},
 		DesktopNotifications: c.DesktopNotifications}
-	names := map[string]string{}
+	people := map[string]personName{}
 	for _, p := range cfg.People {
-		names[p.Name] = p.DisplayName
+		people[p.Name] = personName{Name: p.Name, DisplayName: p.DisplayName, Skills: p.Skills}
 	}
 	for _, q := range cfg.Queues {
 		if !slices.Contains(me.Queues, q.Name) {
 			continue
 		}
-		v.QueueDetails = append(v.QueueDetails, detailsOf(q, names))
+		v.QueueDetails = append(v.QueueDetails, detailsOf(q, people))
 	}
 	return v
 }
 
-func detailsOf(q config.Queue, names map[string]string) queueDetails {
+func detailsOf(q config.Queue, people map[string]personName) queueDetails {
 	d := queueDetails{Name: q.Name, DisplayName: q.DisplayName, TransferTargets: append([]string{}, q.TransferTargets...),
 		Actions: []actionCaption{}, Operators: []personName{}}
 	for _, a := range q.Actions {
 		d.Actions = append(d.Actions, actionCaption{Name: a.Name, Caption: a.Caption})
 	}
 	for _, op := range q.Operators {
-		d.Operators = append(d.Operators, personName{Name: op, DisplayName: names[op]})
+		p := people[op]
+		p.Name = op
+		d.Operators = append(d.Operators, p)
 	}
 	return d
 }

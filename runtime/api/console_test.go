@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/runtime/api"
@@ -38,7 +39,10 @@ func TestMeCarriesConsoleSettings(t *testing.T) {
 					Name            string
 					TransferTargets []string
 					Actions         []map[string]any
-					Operators       []struct{ Name, DisplayName string }
+					Operators       []struct {
+						Name, DisplayName string
+						Skills            []string
+					}
 				}
 			}
 			if err := json.Unmarshal([]byte(body), &me); err != nil {
@@ -55,7 +59,8 @@ func TestMeCarriesConsoleSettings(t *testing.T) {
 				len(q.Actions) != 1 || q.Actions[0]["caption"] != "Create case" || len(q.Actions[0]) != 2 {
 				t.Errorf("queue details %+v", q)
 			}
-			if len(q.Operators) == 0 || q.Operators[0].Name != "alice" || q.Operators[0].DisplayName != "Alice Andersen" {
+			if len(q.Operators) == 0 || q.Operators[0].Name != "alice" || q.Operators[0].DisplayName != "Alice Andersen" ||
+				!slices.Equal(q.Operators[0].Skills, []string{"de", "en"}) {
 				t.Errorf("operators %+v", q.Operators)
 			}
 		})

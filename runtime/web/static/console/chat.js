@@ -229,7 +229,7 @@ function transferControl(c) {
   const select = el("select", { id: "transfer-to", attrs: { "aria-label": t("chat.transferTo") } },
     el("option", { value: "", textContent: t("chat.transferTo") }));
   const ops = el("optgroup", { label: t("chat.operators") });
-  for (const o of q.operators) if (o.name !== state.me.name) ops.append(el("option", { value: "operator:" + o.name, textContent: (o.displayName || o.name) + " · " + t("presence." + (state.operators.get(o.name) || "offline")) }));
+  for (const o of q.operators) if (o.name !== state.me.name) ops.append(el("option", { value: "operator:" + o.name, textContent: (o.displayName || o.name) + (o.skills && o.skills.length ? " (" + o.skills.join(", ") + ")" : "") + " · " + t("presence." + (state.operators.get(o.name) || "offline")) }));
   const queues = el("optgroup", { label: t("chat.queues") });
   const targets = state.me.supervisor ? state.me.queues.filter((n) => n !== c.queue) : q.transferTargets;
   for (const name of targets) queues.append(el("option", { value: "queue:" + name, textContent: (queueDetails(name).displayName || name) }));
