@@ -168,7 +168,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 	case auth.Credential(r) != "":
 		// A returning visitor: resume with the token they hold.
 		contact, ok := s.client(w, r, ch)
-		if !ok || !s.offlineEmailGiven(w, r, ch, contact, req.Email) || !s.preChatEmailGiven(w, r, ch, contact, req.Email) {
+		if !ok || !s.emailGiven(w, r, ch, contact, req.Email) {
 			return
 		}
 		if contact, err = s.rememberIdentity(r.Context(), contact, req.Name, req.Email); err != nil {
@@ -183,7 +183,7 @@ func (s *Server) openConversation(w http.ResponseWriter, r *http.Request) {
 			s.tooMany(w, limitedConversation, wait, "too many new conversations from your address: try again in %d s")
 			return
 		}
-		if !s.offlineEmailGiven(w, r, ch, store.Contact{}, req.Email) || !s.preChatEmailGiven(w, r, ch, store.Contact{}, req.Email) {
+		if !s.emailGiven(w, r, ch, store.Contact{}, req.Email) {
 			return
 		}
 		opened, err = s.engine.Open(r.Context(), ch.Name, chat.Identity{Name: req.Name, Email: req.Email})

@@ -45,33 +45,44 @@ func (s *Server) addAvailability(ctx context.Context, ch *config.Channel, info m
 	return nil
 }
 
-// offlineEmailProblem says what is wrong when a widget visitor starts a conversation
-// while nobody is online on a channel whose offline form requires an email address,
-// and neither the request nor the visitor's contact has a valid one; "" when nothing
-// is. Offline, the answer may come by email, so the address is needed. A returning
-// visitor (known) who has an open conversation resumes it without.
-func (s *Server) offlineEmailProblem(ctx context.Context, ch *config.Channel, known store.Contact, given string) (string, error) {
+// emailProblem says what is wrong when a widget visitor starts a conversation without
+// the email address the channel requires, and neither the request nor the visitor's
+// contact has a valid one; "" when nothing is. The pre-chat form may require one
+// always; the offline form while nobody is online, as the answer may come by email.
+// A returning visitor (known) who has an open conversation resumes it without.
+func (s *Server) emailProblem(ctx context.Context, ch *config.Channel, known store.Contact, given string) (string, error) {
 	ww := ch.WebWidget
-	if ww == nil || !ww.OfflineFormEnabled || !ww.OfflineFormRequireEmail || validEmail(known.Email) {
+	if ww == nil || validEmail(known.Email) {
 		return "", nil
 	}
-	if given != "" && !validEmail(given) {
+	preChat := ww.PreChat != nil && ww.PreChat.RequireEmail
+	offlineForm := ww.OfflineFormEnabled && ww.OfflineFormRequireEmail
+	switch {
+	case !preChat && !offlineForm:
+		return "", nil
+	case given != "" && !validEmail(given):
 		return fmt.Sprintf("email %q is not a valid email address: send one such as name@example.com", given), nil
-	}
-	if given != "" {
+	case given != "":
 		return "", nil
-	}
-	online, err := s.engine.QueueOnline(ctx, ch.Queue)
-	if err != nil || online {
-		return "", err
 	}
 	if known.ID != "" {
-		// A returning visitor resumes their open conversation without the form.
 		if open, err := s.engine.HasOpenConversation(ctx, known); err != nil || open {
 			return "", err
 		}
 	}
-	return "nobody is online to answer now: send your email address (\"email\") with the conversation, so that the answer reaches you", nil
+	if offlineForm {
+		online, err := s.engine.QueueOnline(ctx, ch.Queue)
+		if err != nil {
+			return "", err
+		}
+		if !online {
+			return "nobody is online to answer now: send your email address (\"email\") with the conversation, so that the answer reaches you", nil
+		}
+	}
+	if preChat {
+		return fmt.Sprintf("channel %q asks for your email address before a chat: send it (\"email\") with the conversation", ch.Name), nil
+	}
+	return "", nil
 }
 
 // validEmail reports whether s is a bare email address.
@@ -96,46 +107,9 @@ func (s *Server) rememberIdentity(ctx context.Context, c store.Contact, name, em
 	return c, s.engine.Store().UpdateContact(ctx, c)
 }
 
-// offlineEmailGiven answers 400 when offlineEmailProblem finds one.
-func (s *Server) offlineEmailGiven(w http.ResponseWriter, r *http.Request, ch *config.Channel, known store.Contact, given string) bool {
-	problem, err := s.offlineEmailProblem(r.Context(), ch, known, given)
-	if err != nil {
-		s.fail(w, r, err)
-		return false
-	}
-	if problem != "" {
-		writeError(w, http.StatusBadRequest, "invalid", problem)
-		return false
-	}
-	return true
-}
-
-// preChatEmailProblem says what is wrong when a widget visitor starts a conversation
-// on a channel whose pre-chat form requires an email address, and neither the
-// request nor the visitor's contact has a valid one; "" when nothing is. A returning
-// visitor (known) who has an open conversation resumes it without.
-func (s *Server) preChatEmailProblem(ctx context.Context, ch *config.Channel, known store.Contact, given string) (string, error) {
-	ww := ch.WebWidget
-	if ww == nil || ww.PreChat == nil || !ww.PreChat.RequireEmail || validEmail(known.Email) {
-		return "", nil
-	}
-	if given != "" && !validEmail(given) {
-		return fmt.Sprintf("email %q is not a valid email address: send one such as name@example.com", given), nil
-	}
-	if given != "" {
-		return "", nil
-	}
-	if known.ID != "" {
-		if open, err := s.engine.HasOpenConversation(ctx, known); err != nil || open {
-			return "", err
-		}
-	}
-	return fmt.Sprintf("channel %q asks for your email address before a chat: send it (\"email\") with the conversation", ch.Name), nil
-}
-
-// preChatEmailGiven answers 400 and returns false when preChatEmailProblem finds one.
-func (s *Server) preChatEmailGiven(w http.ResponseWriter, r *http.Request, ch *config.Channel, known store.Contact, given string) bool {
-	problem, err := s.preChatEmailProblem(r.Context(), ch, known, given)
+// emailGiven answers 400 and returns false when emailProblem finds one.
+func (s *Server) emailGiven(w http.ResponseWriter, r *http.Request, ch *config.Channel, known store.Contact, given string) bool {
+	problem, err := s.emailProblem(r.Context(), ch, known, given)
 	if err != nil {
 		s.fail(w, r, err)
 		return false
