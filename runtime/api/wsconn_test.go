@@ -45,21 +45,8 @@ func TestDeliverBoundsTheQueue(t *testing.T) {
 // disconnected with 4008 rather than the replies silently dropped.
 func TestRepliesToASlowReaderClose(t *testing.T) {
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "limited"}, []string{"what"})
-	conns := make(chan *wsConn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		conns <- newWSConn(c, 4, limited)
-	}))
-	defer srv.Close()
-	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	w := <-conns
+	w, client := connectedWSConn(t, 4, limited)
+	var err error
 	reply := map[string]string{"type": "error", "message": strings.Repeat("x", 64<<10)}
 	for i := 0; !w.isClosed(); i++ {
 		if i == 5000 {
@@ -90,21 +77,7 @@ func TestRepliesToASlowReaderClose(t *testing.T) {
 // a console's snapshot is read) reach the client after the event sent first.
 func TestHeldEventsFollowTheFirst(t *testing.T) {
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "limited"}, []string{"what"})
-	conns := make(chan *wsConn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		conns <- newWSConn(c, 16, limited)
-	}))
-	defer srv.Close()
-	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	w := <-conns
+	w, client := connectedWSConn(t, 16, limited)
 	w.hold()
 	w.Deliver([]byte(`{"type":"conversation"}`))
 	w.Deliver([]byte(`{"type":"operator"}`))
@@ -122,4 +95,25 @@ func TestHeldEventsFollowTheFirst(t *testing.T) {
 			t.Fatalf("read %q (%v), want %q", ev.Type, err, want)
 		}
 	}
+}
+
+// connectedWSConn is the server side of a WebSocket with at most max events queued,
+// and a client connected to it; both close when the test ends.
+func connectedWSConn(t *testing.T, max int, limited *prometheus.CounterVec) (*wsConn, *websocket.Conn) {
+	t.Helper()
+	conns := make(chan *wsConn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		conns <- newWSConn(c, max, limited)
+	}))
+	t.Cleanup(srv.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return <-conns, client
 }
