@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,7 +95,7 @@ func soak(b *testing.B, store, postgresURI string, walBytes func() int64) {
 	rssFirst, rssLast := quarters(rss)
 	heapFirst, heapLast := quarters(heap)
 	fmt.Printf("  median of the first and last quarter: RSS %d / %d MiB, live Go heap %d / %d MiB; WAL max %d MiB\n",
-		rssFirst, rssLast, heapFirst, heapLast, slicesMax(wal))
+		rssFirst, rssLast, heapFirst, heapLast, slices.Max(wal))
 	lost, total := s.verify(b)
 	fmt.Printf("  %d of %d acknowledged messages lost; runtime peak RSS %d MiB\n", lost, total, p.procStatus("VmHWM")/1024)
 	if lost > 0 {
@@ -137,23 +138,7 @@ func medianOf(v []int64) int64 {
 	if len(v) == 0 {
 		return 0
 	}
-	c := append([]int64(nil), v...)
-	for i := range c {
-		for j := i + 1; j < len(c); j++ {
-			if c[j] < c[i] {
-				c[i], c[j] = c[j], c[i]
-			}
-		}
-	}
-	return c[len(c)/2]
-}
-
-func slicesMax(v []int64) int64 {
-	var m int64
-	for _, x := range v {
-		m = max(m, x)
-	}
-	return m
+	return slices.Sorted(slices.Values(v))[len(v)/2]
 }
 
 // soakWindow is what happened since the last sample.
